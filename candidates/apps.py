@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_save
+
+
+class CandidatesConfig(AppConfig):
+    name = "candidates"
+    verbose_name = "候補者管理"
+
+    def ready(self) -> None:
+        from candidates.models import ensure_default_stages
+        from hrmos import navigation
+        from hrmos.models import Company
+
+        def give_default_stages(sender, instance: Company, created: bool, raw: bool = False, **kwargs) -> None:
+            if created and not raw:
+                ensure_default_stages(instance)
+
+        post_save.connect(give_default_stages, sender=Company, dispatch_uid="candidates.default_stages")
+        navigation.register(
+            navigation.NavItem("候補者管理", "candidates:list", "people", order=10, active_prefix="/candidates/")
+        )

@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from hrmos.models import AuditEvent, Company, User
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin):
+    list_display = ("name", "public_id", "created_at")
+    search_fields = ("name", "public_id")
+    readonly_fields = ("public_id", "created_at")
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "email", "last_name", "first_name", "company", "is_staff")
+    list_filter = ("company", "is_staff", "is_active")
+    fieldsets = (*BaseUserAdmin.fieldsets, ("企業", {"fields": ("company",)}))
+    add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("企業", {"fields": ("company",)}))
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "company", "actor", "action", "summary")
+    list_filter = ("action",)
+    readonly_fields = ("company", "actor", "action", "summary", "data", "created_at")

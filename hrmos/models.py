@@ -1,0 +1,65 @@
+"""The tenancy core: companies, the recruiters who belong to them, and their audit trail."""
+
+import secrets
+import string
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+PUBLIC_ID_ALPHABET = string.ascii_lowercase + string.digits
+PUBLIC_ID_LENGTH = 16
+
+
+def new_public_id() -> str:
+    return "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
+
+
+class Company(models.Model):
+    """A tenant. `public_id` appears in public URLs (LINE callback and webhook), never the pk."""
+
+    name = models.CharField(_("企業名"), max_length=200)
+    public_id = models.CharField(_("企業ID"), max_length=32, unique=True, default=new_public_id, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("企業")
+        verbose_name_plural = _("企業")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A recruiter (採用担当者). Staff-only accounts may have no company; they use the admin only."""
+
+    company = models.ForeignKey(
+        Company, verbose_name=_("企業"), on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+    )
+
+    class Meta:
+        verbose_name = _("採用担当者")
+        verbose_name_plural = _("採用担当者")
+
+    @property
+    def display_name(self) -> str:
+        return (f"{self.last_name} {self.first_name}".strip()) or self.username
+
+
+class AuditEvent(models.Model):
+    """Who did what, when: links, unlinks, sends, cancellations. Never holds a secret's value."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    action = models.CharField(max_length=64)
+    summary = models.CharField(max_length=300, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["company", "action", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.summary}"

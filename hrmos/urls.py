@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from hrmos import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("candidates/", include("candidates.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "hrmos.views.page_not_found"
+handler500 = "hrmos.views.server_error"

@@ -1,0 +1,29 @@
+// Behaviour shared by every page. No inline scripts: the CSP allows only 'self'.
+document.addEventListener("click", (event) => {
+  // Copy buttons: <button data-copy-target="#id">.
+  const button = event.target.closest("[data-copy-target]");
+  if (!button) return;
+  const source = document.querySelector(button.dataset.copyTarget);
+  if (!source) return;
+  navigator.clipboard.writeText(source.value ?? source.textContent.trim()).then(() => {
+    const label = button.innerHTML;
+    button.innerHTML = '<i class="bi bi-check2"></i> コピーしました';
+    setTimeout(() => { button.innerHTML = label; }, 1500);
+  });
+});
+
+document.addEventListener("change", (event) => {
+  // Select-all checkboxes: <input type="checkbox" data-select-all="name-of-row-checkboxes">.
+  const all = event.target.closest("[data-select-all]");
+  if (!all) return;
+  document.querySelectorAll(`input[type=checkbox][name="${all.dataset.selectAll}"]`).forEach((box) => {
+    box.checked = all.checked;
+    box.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+});
+
+document.addEventListener("submit", (event) => {
+  // Confirmation before destructive actions: <form data-confirm="本当に削除しますか？">.
+  const message = event.target.dataset?.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+});
