@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 
 from candidates.models import Candidate, Stage
+from hrmos.celery import app as celery_app
 from hrmos.models import Company, User
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -44,6 +45,17 @@ def _isolated_files(settings, tmp_path) -> None:
     """Mail and uploaded files go to a per-test folder, never to var/."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture(autouse=True)
+def _celery_runs_inline():
+    """Tasks run in the test process when their transaction commits (use
+    `django_capture_on_commit_callbacks(execute=True)`). Tests that need a real worker
+    start one themselves."""
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
 
 
 PASSWORD = "correct horse battery staple"
