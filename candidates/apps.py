@@ -7,6 +7,7 @@ class CandidatesConfig(AppConfig):
     verbose_name = "候補者管理"
 
     def ready(self) -> None:
+        from candidates import extensions
         from candidates.models import ensure_default_stages
         from hrmos import navigation
         from hrmos.models import Company
@@ -18,4 +19,8 @@ class CandidatesConfig(AppConfig):
         post_save.connect(give_default_stages, sender=Company, dispatch_uid="candidates.default_stages")
         navigation.register(
             navigation.NavItem("候補者管理", "candidates:list", "people", order=10, active_prefix="/candidates/")
+        )
+        # Our own bulk action goes through the same registry as the floors above.
+        extensions.register_bulk_action(
+            extensions.BulkAction(label="CSVエクスポート", url_name="candidates:export", icon="download", order=90)
         )

@@ -1,9 +1,15 @@
 """Candidates (候補者), their selection stages and recruiting agents (エージェント)."""
 
+import uuid
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from candidates.search import build_search_text
 from hrmos.models import Company
 from hrmos.tenancy import CompanyOwned
 
@@ -17,6 +23,12 @@ DEFAULT_STAGES: list[tuple[str, str]] = [
     ("不採用", "rejected"),
     ("辞退", "declined"),
 ]
+
+
+def graduation_year_bounds(today: date | None = None) -> tuple[int, int]:
+    """Years a new-graduate candidate can plausibly graduate in; catches typos like 2207."""
+    year = (today or timezone.localdate()).year
+    return year - 5, year + 6
 
 
 class Stage(CompanyOwned):
@@ -96,6 +108,10 @@ class Candidate(CompanyOwned):
     memo = models.TextField(_("メモ"), blank=True)
     created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+    # Denormalised for the one-box search (see candidates/search.py): one trigram GIN index on
+    # PostgreSQL serves name, kana, email and university. Kept current by prepare_for_save(),
+    # which bulk_create callers must call themselves.
+    search_text = models.TextField(editable=False, blank=True, default="")
 
     class Meta:
         verbose_name = _("候補者")
@@ -110,9 +126,14 @@ class Candidate(CompanyOwned):
             ),
         ]
         indexes = [
+            # One index per list ordering (see listing.SORTS), each led by company and ending in
+            # the order's tie-breakers, so finding a page's ids is an index-only scan, not a sort.
+            # The graduation-year orders (NULLS LAST) and the trigram search index are created on
+            # PostgreSQL only, by migrations 0003 and 0004: SQLite cannot express them.
             models.Index(fields=["company", "-created_at", "-id"], name="candidate_company_created"),
-            models.Index(fields=["company", "stage"], name="candidate_company_stage"),
+            models.Index(fields=["company", "stage", "-created_at", "-id"], name="cand_company_stage_created"),
             models.Index(fields=["company", "graduation_year"], name="candidate_company_gradyear"),
+            models.Index(fields=["company", "last_name_kana", "first_name_kana", "id"], name="candidate_company_kana"),
         ]
 
     def __str__(self) -> str:
@@ -126,6 +147,57 @@ class Candidate(CompanyOwned):
     def kana(self) -> str:
         return f"{self.last_name_kana} {self.first_name_kana}".strip()
 
-    def save(self, *args, **kwargs) -> None:
+    def prepare_for_save(self) -> None:
+        """Normalise the email and refresh search_text; save() calls it, bulk_create callers must."""
         self.email = self.email.strip().lower()
+        self.search_text = build_search_text(
+            last_name=self.last_name,
+            first_name=self.first_name,
+            last_name_kana=self.last_name_kana,
+            first_name_kana=self.first_name_kana,
+            email=self.email,
+            university=self.university,
+        )
+
+    def save(self, *args, **kwargs) -> None:
+        self.prepare_for_save()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "email", "search_text"}
         super().save(*args, **kwargs)
+
+
+IMPORT_BATCH_LIFETIME = timedelta(hours=24)
+
+
+class ImportBatch(CompanyOwned):
+    """An uploaded CSV between its preview and the confirmed import.
+
+    The decoded rows live here rather than in the session: they can be megabytes, and the
+    session row is read on every request. Deleted on import; stale ones are purged on upload.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    filename = models.CharField(_("ファイル名"), max_length=255)
+    encoding = models.CharField(_("文字コード"), max_length=20)
+    headers = models.JSONField(default=list)
+    rows = models.JSONField(default=list)  # list[list[str]], the data rows without the header
+    mapping = models.JSONField(default=list)  # one target field key per column; "" = not imported
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("CSVインポート")
+        verbose_name_plural = _("CSVインポート")
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.created_at + IMPORT_BATCH_LIFETIME
+
+    @classmethod
+    def purge_stale(cls) -> int:
+        deleted, _ = cls.objects.filter(created_at__lt=timezone.now() - IMPORT_BATCH_LIFETIME).delete()
+        return deleted
