@@ -1,0 +1,40 @@
+from django.apps import AppConfig
+
+
+class MessagingConfig(AppConfig):
+    name = "messaging"
+    verbose_name = "メッセージ"
+
+    def ready(self) -> None:
+        from candidates import extensions
+        from hrmos import navigation
+        from messaging import inbox, receivers  # noqa: F401  (receivers: LINE signals → timeline)
+
+        navigation.register(
+            navigation.NavItem("送信履歴", "messaging:send_list", "send", order=30, active_prefix="/messages/sends/")
+        )
+        navigation.register(
+            navigation.NavItem(
+                "受信箱", "messaging:inbox", "inbox", order=25, badge=inbox.nav_badge, active_prefix="/messages/inbox/"
+            )
+        )
+        extensions.register_bulk_action(
+            extensions.BulkAction(
+                label="メッセージを送信", url_name="messaging:compose_bulk", icon="envelope", order=10
+            )
+        )
+        extensions.register_detail_action(
+            extensions.DetailAction(
+                label="メッセージを送信", url_name="messaging:compose", icon="envelope", order=10, style="primary"
+            )
+        )
+        extensions.register_detail_tab(
+            extensions.DetailTab(
+                key="timeline", label="タイムライン", url_name="messaging:timeline", order=20, icon="clock-history"
+            )
+        )
+        extensions.register_detail_tab(
+            extensions.DetailTab(
+                key="line", label="LINEメッセージ", url_name="messaging:line_chat", order=30, icon="line"
+            )
+        )

@@ -1,0 +1,430 @@
+"""Creating a send: one transaction writes the Send, one Message per recipient and one
+Delivery per recipient per channel; the delivery workers are woken on commit.
+
+Everything a form checks is checked again here (`validate`), and the LINE rules are applied
+here whatever the caller asked for, so a send created from code obeys them too.
+"""
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from candidates.models import Candidate
+from hrmos.audit import log_action
+from hrmos.models import Company, User
+from messaging import bulk, rendering, rules
+from messaging.models import (
+    AUTOMATIC_KINDS,
+    Channel,
+    Delivery,
+    Kind,
+    Message,
+    RecipientKind,
+    Send,
+    SendAttachment,
+    uuid7,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 2000
+SUBJECT_MAX = 200
+
+
+class ComposeError(Exception):
+    """Bad input for a send. `errors` maps a form field ("" for the whole form) to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(m for msgs in errors.values() for m in msgs))
+        self.errors = errors
+
+
+@dataclass
+class Draft:
+    kind: str
+    subject: str
+    body: str
+    send_line: bool = False
+    send_email: bool = True
+    recipient_type: str = RecipientKind.CANDIDATE
+    include_friend_invitation: bool = False
+    scheduled_at: datetime | None = None
+    in_reply_to: Message | None = None
+    attachments: Sequence[UploadedFile] = field(default_factory=list)
+
+    def channels(self) -> list[str]:
+        channels = []
+        if self.send_email:
+            channels.append(Channel.EMAIL)
+        if self.wants_line:
+            channels.append(Channel.LINE)
+        return channels
+
+    @property
+    def wants_line(self) -> bool:
+        # Automatic kinds can never reach LINE, whatever the caller set.
+        return self.send_line and rules.line_allowed_for_kind(self.kind)
+
+
+def context_for(candidate: Candidate | None, company: Company, sender_name: str) -> rendering.RecipientContext:
+    return rendering.RecipientContext(
+        last_name=candidate.last_name if candidate else "",
+        first_name=candidate.first_name if candidate else "",
+        company_name=company.name,
+        sender_name=sender_name,
+    )
+
+
+def validate(draft: Draft, *, company: Company, recipient_count: int, now: datetime) -> dict[str, list[str]]:
+    """Every problem with a draft, keyed by form field. Empty when it may be sent."""
+    errors: dict[str, list[str]] = {}
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    is_line_only = not draft.send_email
+    if draft.kind not in Kind.values:
+        add("", "送信の種類が正しくありません。")
+    if not is_line_only and not draft.subject.strip():
+        add("subject", "件名を入力してください。")
+    if len(draft.subject) > SUBJECT_MAX:
+        add("subject", f"件名は{SUBJECT_MAX}文字以内で入力してください。")
+    if not draft.body.strip():
+        add("body", "本文を入力してください。")
+    if recipient_count == 0:
+        add("", "宛先の候補者が選択されていません。候補者一覧で送信先を選んでください。")
+    unknown = rendering.unknown_placeholders(
+        draft.subject, draft.body, allow_friend_url=draft.include_friend_invitation
+    )
+    if unknown:
+        names = "、".join("{{" + name + "}}" for name in unknown)
+        if rendering.FRIEND_URL in unknown:
+            add("body", f"{names} は「LINE友達登録URL」を「あり」にしたときだけ使えます。")
+        else:
+            add("body", f"使用できない差し込み項目があります：{names}")
+    if draft.scheduled_at is not None and draft.scheduled_at <= now:
+        add("scheduled_at", "送信日時には現在より後の日時を指定してください。")
+    if draft.include_friend_invitation:
+        if draft.kind != Kind.BULK:
+            add("include_friend_invitation", "LINE友達登録URLは候補者一覧の一括送信でのみ送れます。")
+        elif draft.recipient_type != RecipientKind.CANDIDATE:
+            add("include_friend_invitation", "LINE友達登録URLは候補者宛てのメールにのみ入れられます。")
+        elif not rules.is_linked(company):
+            add("include_friend_invitation", "LINE連携が「連携中」ではないため、LINE友達登録URLは送れません。")
+    if draft.wants_line and draft.body.strip() and "body" not in errors:
+        text = rendering.line_text(draft.subject, draft.body)
+        # Placeholders can grow the text; judge the longest plausible copy by the template.
+        if len(text) > rendering.LINE_TOTAL_LIMIT:
+            add(
+                "body",
+                f"LINEで送信できるのは{rendering.LINE_TOTAL_LIMIT:,}文字（5,000文字×5通）までです。"
+                f"件名と本文で{len(text):,}文字あります。",
+            )
+    if draft.send_line and draft.recipient_type == RecipientKind.AGENT and is_line_only:
+        add("", "エージェント宛てにはLINEメッセージを送信できません。")
+    return errors
+
+
+def preview(draft: Draft, *, company: Company, sender_name: str, candidate: Candidate | None) -> rendering.Rendered:
+    """What the first recipient would get (the timeline copy stands in for the friend URL)."""
+    context = context_for(candidate, company, sender_name)
+    return rendering.render_for_recipient(
+        draft.subject, draft.body, context, friend_invitation=draft.include_friend_invitation
+    )
+
+
+def _recipients(candidates: QuerySet[Candidate] | Iterable[int], company: Company) -> QuerySet[Candidate]:
+    """The company's candidates among `candidates` (another company's ids match nothing)."""
+    queryset = Candidate.objects.filter(company=company)
+    if isinstance(candidates, QuerySet):
+        return queryset.filter(pk__in=candidates.order_by().values("pk"))
+    return queryset.filter(pk__in=list(candidates))
+
+
+def _candidate_rows(queryset: QuerySet[Candidate]) -> list[tuple]:
+    return list(
+        queryset.order_by("pk").values_list(
+            "pk",
+            "last_name",
+            "first_name",
+            "email",
+            "agent_id",
+            "agent__agency_name",
+            "agent__contact_name",
+            "agent__contact_email",
+        )
+    )
+
+
+def create_send(
+    draft: Draft,
+    *,
+    company: Company,
+    user: User | None,
+    candidates: QuerySet[Candidate] | Iterable[int],
+    now: datetime | None = None,
+) -> Send:
+    """Validate and write the whole send in one transaction; raises ComposeError on bad input.
+
+    Inserts are set-based (multi-row INSERTs, see bulk.py): the compose request stays fast at
+    10,000 recipients. LINE deliveries that cannot go are created already `skipped` with the
+    reason; for a scheduled send they are re-judged by the worker when it goes out.
+    """
+    now = now or timezone.now()
+    recipients = _recipients(candidates, company)
+    rows = _candidate_rows(recipients)
+    errors = validate(draft, company=company, recipient_count=len(rows), now=now)
+    if errors:
+        raise ComposeError(errors)
+    if draft.send_line and not draft.wants_line:
+        log.info("LINE refused for automatic kind %s: email only", draft.kind)
+
+    sender_name = user.display_name if user is not None else company.name
+    scheduled = draft.scheduled_at is not None
+    channels = draft.channels()
+    to_agent = draft.recipient_type == RecipientKind.AGENT
+    linked = rules.is_linked(company)
+    accounts = (
+        rules.line_accounts_by_candidate(company.pk, recipients.values("pk"))
+        if Channel.LINE in channels and not to_agent
+        else {}
+    )
+
+    with transaction.atomic():
+        send = Send.objects.create(
+            company=company,
+            created_by=user if user is not None and user.is_authenticated else None,
+            sender_name=sender_name,
+            kind=draft.kind,
+            subject=draft.subject.strip(),
+            body=draft.body,
+            send_line=draft.wants_line,
+            recipient_type=draft.recipient_type,
+            include_friend_invitation=draft.include_friend_invitation,
+            scheduled_at=draft.scheduled_at,
+            status=Send.Status.SCHEDULED if scheduled else Send.Status.QUEUED,
+            in_reply_to=draft.in_reply_to,
+            recipient_count=len(rows),
+        )
+        for upload in draft.attachments:
+            SendAttachment.objects.create(
+                company=company,
+                send=send,
+                file=upload,
+                name=upload.name,
+                size=upload.size or 0,
+                content_type=getattr(upload, "content_type", "") or "",
+            )
+
+        _insert_rows(send, draft, rows, channels, accounts=accounts, linked=linked, now=now)
+
+        if not scheduled:
+            from messaging import pipeline
+
+            pipeline.finish_send_if_complete(send.pk, now=now)
+            pipeline.wake_on_commit(send.pk, channels, len(rows))
+        log_action(
+            company,
+            user,
+            "messaging.send_scheduled" if scheduled else "messaging.send_created",
+            f"{send.get_kind_display()}「{send.subject or draft.body[:20]}」{len(rows)}名",
+            send_id=send.pk,
+            recipients=len(rows),
+            channels=channels,
+            scheduled_at=draft.scheduled_at.isoformat() if scheduled else None,
+        )
+    return send
+
+
+MESSAGE_COLUMNS = bulk.Columns(
+    Message,
+    [
+        "company", "candidate", "channel", "direction", "recipient_kind", "subject", "body", "occurred_at", "send",
+        "created_at", "sender_name", "from_address", "email_message_id", "line_message_id", "content_type",
+        "sticker_package_id", "sticker_id", "file_name", "file_size", "extra", "unsent_at", "read_at", "handled_at",
+    ],
+)  # fmt: skip
+DELIVERY_COLUMNS = bulk.Columns(
+    Delivery,
+    [
+        "id", "message", "candidate", "channel", "recipient_index", "recipient_name", "address", "status", "reason",
+        "company", "send", "recipient_kind", "attempts", "next_attempt_at", "lease_expires_at", "sending_since",
+        "line_request_id", "line_accepted_request_id", "line_message_ids", "rendered_subject", "rendered_body",
+        "line_texts", "created_at", "updated_at", "sent_at",
+    ],
+)  # fmt: skip
+VARYING_DELIVERY_COLUMNS = 9  # the first nine change per row; the rest are the same for the whole send
+
+
+def _insert_rows(
+    send: Send,
+    draft: Draft,
+    rows: list[tuple],
+    channels: list[str],
+    *,
+    accounts: dict[int, tuple[str, str]],
+    linked: bool,
+    now: datetime,
+) -> None:
+    """Messages and deliveries for every recipient, as set-based inserts (see bulk.py)."""
+    company, scheduled = send.company, send.scheduled_at is not None
+    to_agent = draft.recipient_type == RecipientKind.AGENT
+    occurred_at = send.scheduled_at or now
+    m, d = MESSAGE_COLUMNS, DELIVERY_COLUMNS
+    message_constants = [
+        m.prep("channel", channels[0]),
+        m.prep("direction", Message.Direction.OUT),
+        m.prep("recipient_kind", draft.recipient_type),
+    ]
+    message_tail = [
+        m.prep("occurred_at", occurred_at),
+        send.pk,
+        m.prep("created_at", now),
+        "", "", "", None,
+        m.prep("content_type", Message.ContentType.TEXT),
+        "", "", "", None,
+        m.prep("extra", {}),
+        None, None, None,
+    ]  # fmt: skip
+    message_rows = []
+    for pk, last_name, first_name, *_ in rows:
+        context = rendering.RecipientContext(last_name, first_name, company.name, send.sender_name)
+        rendered = rendering.render_for_recipient(
+            send.subject, draft.body, context, friend_invitation=draft.include_friend_invitation
+        )
+        message_rows.append(
+            [company.pk, pk, *message_constants, rendered.subject[:300], rendered.timeline_body, *message_tail]
+        )
+    ids = bulk.insert_with_ids(m, message_rows)
+    message_ids = {row[1]: message_id for message_id, row in zip(ids, message_rows, strict=True)}
+
+    initial = Delivery.Status.SCHEDULED if scheduled else Delivery.Status.QUEUED
+    skipped = Delivery.Status.SKIPPED
+    delivery_tail = [
+        company.pk,
+        send.pk,
+        d.prep("recipient_kind", draft.recipient_type),
+        0, None, None, None, "", "",
+        d.prep("line_message_ids", []),
+        "", "", None,
+        d.prep("created_at", now),
+        d.prep("updated_at", now),
+        None,
+    ]  # fmt: skip
+    uuid_field = d.fields[0]
+    delivery_rows = []
+    for index, (pk, last_name, first_name, email, agent_id, agency, contact, agent_email) in enumerate(rows):
+        name = f"{last_name} {first_name}".strip()
+        for channel in channels:
+            status, reason, recipient_name = initial, "", name
+            if channel == Channel.EMAIL:
+                if to_agent:
+                    recipient_name = f"{agency} {contact}".strip() if agent_id else name
+                    address = agent_email or ""
+                    missing = rules.REASON_NO_AGENT if not agent_id else rules.REASON_NO_AGENT_EMAIL
+                else:
+                    address, missing = email, rules.REASON_NO_EMAIL
+                if not address:
+                    status, reason = skipped, missing
+            else:
+                address, why_not = rules.line_target(
+                    accounts.get(pk), recipient_kind=draft.recipient_type, linked=linked
+                )
+                # A scheduled send is judged again when it goes out; only "agent" is final now.
+                if why_not and (not scheduled or to_agent):
+                    status, reason = skipped, why_not
+            delivery_rows.append(
+                [
+                    uuid_field.get_db_prep_save(uuid7(), connection),
+                    message_ids[pk],
+                    pk,
+                    channel,
+                    index,
+                    recipient_name[:200],
+                    address or "",
+                    status,
+                    reason,
+                    *delivery_tail,
+                ]
+            )
+    bulk.insert_rows(d, delivery_rows)
+
+
+def edit_scheduled_send(
+    send: Send, draft: Draft, *, version: int, user: User | None, now: datetime | None = None
+) -> bool:
+    """Change a scheduled send's content or time. A conditional update on (status, version):
+    False when the dispatcher already took it (or another edit won)."""
+    now = now or timezone.now()
+    errors = validate(draft, company=send.company, recipient_count=send.recipient_count, now=now)
+    if errors:
+        raise ComposeError(errors)
+    sender_name = send.sender_name
+    with transaction.atomic():
+        updated = Send.objects.filter(pk=send.pk, status=Send.Status.SCHEDULED, version=version).update(
+            subject=draft.subject.strip(),
+            body=draft.body,
+            scheduled_at=draft.scheduled_at,
+            version=F("version") + 1,
+            updated_at=now,
+        )
+        if not updated:
+            return False
+        messages = list(Message.objects.filter(send=send).select_related("candidate"))
+        for message in messages:
+            rendered = rendering.render_for_recipient(
+                draft.subject.strip(),
+                draft.body,
+                context_for(message.candidate, send.company, sender_name),
+                friend_invitation=send.include_friend_invitation,
+            )
+            message.subject, message.body, message.occurred_at = (
+                rendered.subject,
+                rendered.timeline_body,
+                draft.scheduled_at,
+            )
+        Message.objects.bulk_update(messages, ["subject", "body", "occurred_at"], batch_size=BATCH_SIZE)
+        log_action(send.company, user, "messaging.send_edited", f"送信予約を変更しました（{send.pk}）", send_id=send.pk)
+    return True
+
+
+def cancel_scheduled_send(send: Send, *, user: User | None, now: datetime | None = None) -> bool:
+    """Cancel a scheduled send unless the dispatcher already claimed it: the compare-and-set
+    on status means a cancel racing the dispatcher either wins (nothing is ever sent) or
+    returns False ("too late")."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        updated = Send.objects.filter(pk=send.pk, status=Send.Status.SCHEDULED).update(
+            status=Send.Status.CANCELLED, cancelled_at=now, completed_at=now, version=F("version") + 1, updated_at=now
+        )
+        if not updated:
+            return False
+        Delivery.objects.filter(send_id=send.pk, status=Delivery.Status.SCHEDULED).update(
+            status=Delivery.Status.CANCELLED, reason=rules.REASON_CANCELLED, updated_at=now
+        )
+        log_action(
+            send.company,
+            user,
+            "messaging.send_cancelled",
+            f"送信予約をキャンセルしました（{send.pk}）",
+            send_id=send.pk,
+        )
+    return True
+
+
+__all__ = [
+    "AUTOMATIC_KINDS",
+    "ComposeError",
+    "Draft",
+    "cancel_scheduled_send",
+    "create_send",
+    "edit_scheduled_send",
+    "preview",
+    "validate",
+]

@@ -1,0 +1,173 @@
+"""What the receiving side (LINE webhook processing, inbound email) calls to put incoming
+messages on a candidate's timeline, and the unread bookkeeping.
+
+All functions are idempotent where the input carries an id: the same LINE message id (or
+email Message-ID) twice gives the same `Message`, never two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from candidates.models import Candidate
+from hrmos.models import Company
+from messaging.models import Channel, Message, MessageAttachment
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    name: str
+    data: bytes
+    content_type: str = ""
+
+
+def add_incoming_line_message(
+    candidate: Candidate,
+    *,
+    line_message_id: str,
+    occurred_at: datetime,
+    content_type: str = Message.ContentType.TEXT,
+    text: str = "",
+    sender_name: str = "",
+    sticker_package_id: str = "",
+    sticker_id: str = "",
+    file_name: str = "",
+    file_size: int | None = None,
+    extra: dict | None = None,
+) -> tuple[Message, bool]:
+    """(message, created). `occurred_at` is the webhook event's timestamp: the timeline
+    orders by it, not by arrival. Unknown content types are stored as `unknown`."""
+    if content_type not in Message.ContentType.values:
+        content_type = Message.ContentType.UNKNOWN
+    defaults = {
+        "candidate": candidate,
+        "channel": Channel.LINE,
+        "direction": Message.Direction.IN,
+        "body": text,
+        "occurred_at": occurred_at,
+        "content_type": content_type,
+        "sender_name": sender_name,
+        "sticker_package_id": sticker_package_id,
+        "sticker_id": sticker_id,
+        "file_name": file_name,
+        "file_size": file_size,
+        "extra": extra or {},
+    }
+    try:
+        with transaction.atomic():
+            return Message.objects.get_or_create(
+                company_id=candidate.company_id, line_message_id=line_message_id, defaults=defaults
+            )
+    except IntegrityError:  # a concurrent insert of the same LINE message won
+        return Message.objects.get(company_id=candidate.company_id, line_message_id=line_message_id), False
+
+
+def attach_file(message: Message, file: IncomingFile) -> MessageAttachment:
+    """Store downloaded LINE content or an email attachment (private, served by a scoped view)."""
+    attachment = MessageAttachment(
+        company_id=message.company_id,
+        message=message,
+        name=file.name,
+        size=len(file.data),
+        content_type=file.content_type,
+    )
+    attachment.file.save(file.name, ContentFile(file.data), save=False)
+    attachment.save()
+    return attachment
+
+
+def add_incoming_email(
+    candidate: Candidate,
+    *,
+    subject: str,
+    body: str,
+    from_address: str,
+    occurred_at: datetime,
+    sender_name: str = "",
+    email_message_id: str = "",
+    attachments: Iterable[IncomingFile] = (),
+) -> tuple[Message, bool]:
+    """A received email on the timeline (its 返信 button uses the sending pipeline)."""
+    with transaction.atomic():
+        if email_message_id:
+            existing = Message.objects.filter(
+                company_id=candidate.company_id, candidate=candidate, email_message_id=email_message_id
+            ).first()
+            if existing is not None:
+                return existing, False
+        message = Message.objects.create(
+            company_id=candidate.company_id,
+            candidate=candidate,
+            channel=Channel.EMAIL,
+            direction=Message.Direction.IN,
+            subject=subject[:300],
+            body=body,
+            from_address=from_address[:254],
+            sender_name=sender_name[:200],
+            email_message_id=email_message_id[:300],
+            occurred_at=occurred_at,
+        )
+        for file in attachments:
+            attach_file(message, file)
+    return message, True
+
+
+def mark_line_unsent(company: Company | int, line_message_id: str, *, now: datetime | None = None) -> bool:
+    """The candidate unsent a LINE message: hide it and mark it as unsent."""
+    company_id = company if isinstance(company, int) else company.pk
+    return bool(
+        Message.objects.filter(company_id=company_id, line_message_id=line_message_id, unsent_at__isnull=True).update(
+            unsent_at=now or timezone.now()
+        )
+    )
+
+
+def mark_line_read(candidate: Candidate, *, now: datetime | None = None) -> int:
+    """Opening the candidate's LINE tab reads their incoming LINE messages."""
+    return Message.objects.filter(
+        company_id=candidate.company_id,
+        candidate=candidate,
+        channel=Channel.LINE,
+        direction=Message.Direction.IN,
+        read_at__isnull=True,
+    ).update(read_at=now or timezone.now())
+
+
+def unread_line_count(company: Company | int) -> int:
+    company_id = company if isinstance(company, int) else company.pk
+    return Message.objects.filter(
+        company_id=company_id, direction=Message.Direction.IN, channel=Channel.LINE, read_at__isnull=True
+    ).count()
+
+
+# --- LINE content (added by the receiving side) --------------------------------------------
+
+CONTENT_PENDING = "pending"
+CONTENT_READY = "ready"
+
+
+def set_line_content(
+    company: Company | int, line_message_id: str, *, status: str, file: IncomingFile | None = None
+) -> bool:
+    """Record how downloading a LINE message's content ended: the file is attached once (a
+    repeated download changes nothing) and `extra["content_status"]` says ready / gone /
+    not_found / failed for the timeline. False when there is no such message."""
+    company_id = company if isinstance(company, int) else company.pk
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update().filter(company_id=company_id, line_message_id=line_message_id).first()
+        )
+        if message is None:
+            return False
+        if file is not None and not message.attachments.exists():
+            attach_file(message, file)
+        if message.extra.get("content_status") != status:
+            message.extra = {**message.extra, "content_status": status}
+            Message.objects.filter(pk=message.pk).update(extra=message.extra)
+    return True

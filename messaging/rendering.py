@@ -1,0 +1,147 @@
+"""Per-recipient personalisation: `{{候補者氏名}}` style placeholders, and the LINE copy.
+
+Rendering is pure (no database, no network) so compose-time validation, the preview and the
+delivery workers all use the same code and produce the same text.
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}\s][^{}]*?)\s*\}\}")
+
+FULL_NAME = "候補者氏名"
+LAST_NAME = "姓"
+FIRST_NAME = "名"
+COMPANY_NAME = "企業名"
+SENDER_NAME = "送信者名"
+FRIEND_URL = "LINE友達登録URL"
+
+PLACEHOLDERS: dict[str, str] = {
+    FULL_NAME: "候補者の氏名（例：山田 花子）",
+    LAST_NAME: "候補者の姓",
+    FIRST_NAME: "候補者の名",
+    COMPANY_NAME: "企業名",
+    SENDER_NAME: "送信者（採用担当者）の氏名",
+    FRIEND_URL: "候補者ごとのLINE友達登録URL（一括送信で「あり」のときのみ）",
+}
+
+# What the timeline copy (and LINE) shows instead of a friend-registration URL: the raw
+# token exists only in the outgoing email.
+FRIEND_URL_STANDIN = "（LINE友達登録URL）"
+FRIEND_URL_LINE_STANDIN = "（LINE友達登録URLはメールでお送りしています）"
+FRIEND_URL_EXPLANATION = "LINEで選考のご連絡を受け取れます。以下のURLから友達登録をお願いします（有効期限：1週間）。"
+
+LINE_TEXT_LIMIT = 5000
+LINE_MAX_MESSAGES = 5
+LINE_TOTAL_LIMIT = LINE_TEXT_LIMIT * LINE_MAX_MESSAGES
+
+
+@dataclass(frozen=True)
+class RecipientContext:
+    """The values placeholders draw from, for one recipient."""
+
+    last_name: str
+    first_name: str
+    company_name: str
+    sender_name: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.last_name} {self.first_name}".strip()
+
+    def values(self) -> dict[str, str]:
+        return {
+            FULL_NAME: self.full_name,
+            LAST_NAME: self.last_name,
+            FIRST_NAME: self.first_name,
+            COMPANY_NAME: self.company_name,
+            SENDER_NAME: self.sender_name,
+        }
+
+
+def placeholders_in(*texts: str) -> list[str]:
+    found: list[str] = []
+    for text in texts:
+        for match in PLACEHOLDER_RE.finditer(text or ""):
+            if match.group(1) not in found:
+                found.append(match.group(1))
+    return found
+
+
+def unknown_placeholders(*texts: str, allow_friend_url: bool = True) -> list[str]:
+    allowed = set(PLACEHOLDERS) - (set() if allow_friend_url else {FRIEND_URL})
+    return [name for name in placeholders_in(*texts) if name not in allowed]
+
+
+def render(template: str, values: Mapping[str, str], *, keep: frozenset[str] = frozenset()) -> str:
+    """Substitute known placeholders; names in `keep` stay as `{{name}}` for a later pass."""
+
+    def substitute(match: re.Match) -> str:
+        name = match.group(1)
+        if name in keep:
+            return "{{" + name + "}}"
+        return values.get(name, match.group(0))
+
+    return PLACEHOLDER_RE.sub(substitute, template or "")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    # The email body with `{{LINE友達登録URL}}` still in it when the send carries a friend
+    # invitation: the URL is minted at the moment the email goes out (see email_delivery).
+    email_body: str
+    timeline_body: str
+    line_texts: list[str]
+
+
+def render_for_recipient(subject: str, body: str, context: RecipientContext, *, friend_invitation: bool) -> Rendered:
+    values = context.values()
+    rendered_subject = render(subject, values)
+    if friend_invitation:
+        email_body = render(body, values, keep=frozenset({FRIEND_URL}))
+        if "{{" + FRIEND_URL + "}}" not in email_body:
+            email_body = f"{email_body.rstrip()}\n\n{FRIEND_URL_EXPLANATION}\n{{{{{FRIEND_URL}}}}}\n"
+    else:
+        email_body = render(body, {**values, FRIEND_URL: ""})
+    timeline_body = render(email_body, {FRIEND_URL: FRIEND_URL_STANDIN})
+    line_body = render(email_body, {FRIEND_URL: FRIEND_URL_LINE_STANDIN}) if friend_invitation else email_body
+    return Rendered(
+        subject=rendered_subject,
+        email_body=email_body,
+        timeline_body=timeline_body,
+        line_texts=line_copy(rendered_subject, line_body),
+    )
+
+
+def line_text(subject: str, body: str) -> str:
+    """The LINE copy has the email's content: subject line, blank line, body."""
+    body = body.strip("\n")
+    return f"{subject}\n\n{body}" if subject else body
+
+
+def split_for_line(text: str) -> list[str]:
+    """Split into at most 5 texts of at most 5,000 characters, preferring line breaks.
+
+    Raises ValueError when the text cannot fit; compose refuses such text before this point.
+    """
+    if len(text) > LINE_TOTAL_LIMIT:
+        raise ValueError("LINEで送信できる文字数を超えています。")
+    parts: list[str] = []
+    rest = text
+    while len(rest) > LINE_TEXT_LIMIT:
+        cut = rest.rfind("\n", LINE_TEXT_LIMIT // 2, LINE_TEXT_LIMIT)
+        cut = cut + 1 if cut > 0 else LINE_TEXT_LIMIT
+        parts.append(rest[:cut])
+        rest = rest[cut:]
+    parts.append(rest)
+    parts = [p for p in parts if p.strip()] or [text or " "]
+    if len(parts) > LINE_MAX_MESSAGES:
+        # Breaking at line ends may waste room; fall back to exact 5,000-character cuts.
+        parts = [text[i : i + LINE_TEXT_LIMIT] for i in range(0, len(text), LINE_TEXT_LIMIT)]
+    return parts
+
+
+def line_copy(subject: str, body: str) -> list[str]:
+    return split_for_line(line_text(subject, body))

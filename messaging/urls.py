@@ -1,0 +1,43 @@
+from django.urls import path
+
+from messaging import friend_invitation_views, inbound_email, inbox_views, send_views, timeline, views
+
+app_name = "messaging"
+
+# Object ids in paths are named for their model (send_pk, message_pk, candidate_pk,
+# attachment_pk, message_attachment_pk) so the tenancy sweep knows which object to try.
+urlpatterns = [
+    path("compose/", views.compose_bulk, name="compose_bulk"),
+    path("compose/candidate/<int:candidate_pk>/", views.compose_candidate, name="compose"),
+    path("compose/reply/<int:message_pk>/", views.reply, name="reply"),
+    path("compose/preview/", views.compose_preview, name="compose_preview"),
+    path("compose/quota/", views.quota_guard, name="quota_guard"),
+    path("sends/", send_views.send_list, name="send_list"),
+    path("sends/<int:send_pk>/", send_views.send_detail, name="send_detail"),
+    path("sends/<int:send_pk>/progress/", send_views.send_progress, name="send_progress"),
+    path("sends/<int:send_pk>/edit/", send_views.send_edit, name="send_edit"),
+    path("sends/<int:send_pk>/cancel/", send_views.send_cancel, name="send_cancel"),
+    path("attachments/<int:attachment_pk>/", send_views.attachment_download, name="attachment"),
+    path(
+        "received-attachments/<int:message_attachment_pk>/",
+        send_views.message_attachment_download,
+        name="message_attachment",
+    ),
+    path("candidates/<int:candidate_pk>/timeline/", timeline.timeline, name="timeline"),
+    path("candidates/<int:candidate_pk>/line/", timeline.line_chat, name="line_chat"),
+    path(
+        "candidates/<int:candidate_pk>/friend-invitation/",
+        friend_invitation_views.resend,
+        name="friend_invitation_resend",
+    ),
+    # Receiving (issue 7): the inbox, received images in place, inbound email (public, secret header).
+    path("inbox/", inbox_views.inbox_page, name="inbox"),
+    path("inbox/<int:candidate_pk>/handled/", inbox_views.mark_handled, name="inbox_handled"),
+    path("inbox/<int:candidate_pk>/reopen/", inbox_views.reopen, name="inbox_reopen"),
+    path(
+        "received-attachments/<int:message_attachment_pk>/view/",
+        inbox_views.attachment_inline,
+        name="message_attachment_inline",
+    ),
+    path("inbound-email/", inbound_email.inbound_email, name="inbound_email"),
+]

@@ -1,0 +1,149 @@
+"""The outbox's safety nets: the sweeper (lost wake-ups, expired leases), idempotent drains,
+the retry timing, the token bucket, and the Celery settings the pipeline relies on."""
+
+import multiprocessing
+import time
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.core import mail
+from django.utils import timezone
+
+from messaging import compose, pipeline, ratelimit
+from messaging.compose import Draft
+from messaging.models import Channel, Delivery, Kind, Send
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    """The pipeline de-duplicates wake-ups through the cache; a fresh in-memory cache per test
+    keeps a key from another test (or a dev server sharing var/cache) from hiding one."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "messaging-tests"}
+    }
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def make_send(company, recruiter, candidate) -> Send:
+    return compose.create_send(
+        Draft(kind=Kind.BULK, subject="件名", body="本文"), company=company, user=recruiter, candidates=[candidate.pk]
+    )
+
+
+def test_a_lost_wake_up_is_recovered_by_the_sweeper(company, recruiter, django_capture_on_commit_callbacks):
+    from tests.conftest import make_candidate
+
+    people = [make_candidate(company, email=f"s{i}@example.com") for i in range(3)]
+    with django_capture_on_commit_callbacks(execute=False):  # the publish after commit is lost
+        send = compose.create_send(
+            Draft(kind=Kind.BULK, subject="件名", body="本文"),
+            company=company,
+            user=recruiter,
+            candidates=[p.pk for p in people],
+        )
+    assert pipeline.sweep()["woken"] == 0  # a fresh queued row is left to its own wake-up
+    with time_machine.travel(timezone.now() + pipeline.stale_queued_after() + timedelta(seconds=1), tick=True):
+        assert pipeline.sweep()["woken"] == 1  # one drain for the send's channel, not one per row
+    assert len(mail.outbox) == 3
+    assert set(Delivery.objects.filter(send=send).values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_row_stuck_in_sending_past_its_lease_is_requeued_and_sent_once(
+    company, recruiter, candidate, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        send = make_send(company, recruiter, candidate)
+    [claimed] = pipeline.claim(send.pk, Channel.EMAIL, 10)  # a worker took it, then died
+    assert claimed.status == "sending" and claimed.attempts == 1
+    assert pipeline.sweep()["requeued"] == 0  # the lease is still live
+    with time_machine.travel(timezone.now() + pipeline.lease() + timedelta(seconds=1), tick=True):
+        assert pipeline.sweep() == {"requeued": 1, "woken": 1}
+    delivery = Delivery.objects.get(send=send)
+    assert (delivery.status, delivery.attempts) == ("sent", 2)
+    assert len(mail.outbox) == 1
+
+
+def test_running_a_drain_again_sends_nothing_twice(company, recruiter, candidate, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        send = make_send(company, recruiter, candidate)
+    assert pipeline.drain(send.pk, Channel.EMAIL) == 0
+    assert pipeline.drain(send.pk, Channel.EMAIL) == 0
+    assert len(mail.outbox) == 1
+
+
+def test_claims_are_exclusive(company, recruiter, candidate, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        send = make_send(company, recruiter, candidate)
+    assert len(pipeline.claim(send.pk, Channel.EMAIL, 10)) == 1
+    assert pipeline.claim(send.pk, Channel.EMAIL, 10) == []
+
+
+@pytest.mark.parametrize("attempts", range(1, 12))
+def test_backoff_grows_with_jitter_and_never_exceeds_the_cap(attempts):
+    ceiling = min(pipeline.MAX_COUNTDOWN, pipeline.RETRY_BASE_SECONDS * 2 ** (attempts - 1))
+    waits = [pipeline.backoff(attempts) for _ in range(200)]
+    assert all(ceiling / 2 <= w <= ceiling for w in waits)
+    assert len({round(w, 3) for w in waits}) > 1  # jittered, not synchronised
+
+
+def test_the_whole_retry_window_stays_far_inside_lines_24_hour_key_memory():
+    worst = sum(
+        min(pipeline.MAX_COUNTDOWN, pipeline.RETRY_BASE_SECONDS * 2 ** (n - 1)) for n in range(1, pipeline.MAX_ATTEMPTS)
+    )
+    assert worst < 3600
+
+
+def test_celery_settings_the_pipeline_relies_on():
+    assert settings.CELERY_TASK_ACKS_LATE and settings.CELERY_TASK_REJECT_ON_WORKER_LOST
+    assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
+    assert pipeline.MAX_COUNTDOWN + settings.CELERY_TASK_TIME_LIMIT < settings.CELERY_VISIBILITY_TIMEOUT
+    assert pipeline.DRAIN_BUDGET_SECONDS + 30 < settings.CELERY_TASK_SOFT_TIME_LIMIT
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert schedule["messaging-dispatch-scheduled"]["schedule"] <= 15
+    assert schedule["messaging-sweep"]["task"] == "messaging.tasks.sweep"
+
+
+def test_the_database_bucket_grants_the_burst_then_paces(settings):
+    settings.REDIS_URL = ""
+    limit = ratelimit.Limit(rate=10, burst=5)
+    granted, wait = ratelimit.acquire("test:db", 8, limit)
+    assert granted == 5 and 0.2 < wait <= 0.35
+    time.sleep(0.25)
+    granted, _ = ratelimit.acquire("test:db", 8, limit)
+    assert 2 <= granted <= 3
+    ratelimit.penalise("test:db", limit, seconds=1.0)
+    assert ratelimit.acquire("test:db", 1, limit)[0] == 0
+
+
+def _hammer(key: str, seconds: float, queue) -> None:
+    # A forked child: it talks to Redis only and never touches the parent's database socket.
+    limit = ratelimit.Limit(rate=100, burst=20)
+    granted = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        got, wait = ratelimit.acquire(key, 5, limit)
+        granted += got
+        if got < 5:
+            time.sleep(min(wait, 0.01))
+    queue.put(granted)
+
+
+@pytest.mark.redis
+def test_the_redis_bucket_holds_across_processes():
+    """Four processes hammering one key for 2 s get at most rate × 2 s + burst tokens in total."""
+    key = f"test:redis:{time.time()}"
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    processes = [context.Process(target=_hammer, args=(key, 2.0, queue)) for _ in range(4)]
+    for process in processes:
+        process.start()
+    total = sum(queue.get(timeout=30) for _ in processes)
+    for process in processes:
+        process.join(timeout=10)
+    assert 150 <= total <= 100 * 2.0 + 20 + 10  # +10: the start is not simultaneous
