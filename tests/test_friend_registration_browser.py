@@ -1,0 +1,61 @@
+"""A candidate in headless Chromium: from the invitation link through the emulator's LINE
+Login, consent and add-friend pages to our completion page."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connections
+
+from line_integration.models import LineAccount
+from tests.conftest import CHROMIUM
+from tests.friend_registration_support import COMPLETE_TEXT, invite, link_company
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def chromium_page(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP", is_mobile=True)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        context.close()
+        browser.close()
+        # ORM calls made while Playwright's loop runs get a connection of their own (another
+        # context): close it here, or PostgreSQL refuses to drop the test database at the end.
+        connections.close_all()
+
+
+def test_a_candidate_registers_as_a_line_friend_in_a_real_browser(
+    chromium_page, live_server, settings, line_emulator, company, recruiter, candidate
+):
+    settings.SITE_URL = live_server.url
+    line_emulator.set_settings(follow_webhook_delay_ms=-50)
+    pair = link_company(line_emulator, company, recruiter)
+    page = chromium_page
+
+    page.goto(invite(candidate))
+    assert page.get_by_role("heading", name="LINE友達登録").is_visible()
+    page.get_by_role("button", name="LINEでログインして友達登録").click()
+
+    page.wait_for_url(f"{line_emulator.base_url}/**")
+    page.locator(f"input[name=persona_id][value='{pair.persona_id}']").check()
+    page.get_by_role("button", name="ログイン", exact=True).click()
+    page.get_by_role("button", name="許可する").click()
+    page.get_by_role("button", name="友だち追加").click()
+
+    page.wait_for_url(f"{live_server.url}/line/friend/result/**")
+    assert page.get_by_role("heading", name=COMPLETE_TEXT).is_visible()
+    assert page.get_by_text("山田 花子").is_visible()
+    account = LineAccount.objects.get(candidate=candidate)
+    assert account.friend_state == LineAccount.FriendState.FRIEND
+    assert account.line_user_id == pair.user_id
