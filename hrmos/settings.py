@@ -69,6 +69,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Answers LINE webhook POSTs before the rest (sessions, CSRF, auth…): see line_integration/webhook.py.
+    "line_integration.webhook.WebhookMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -188,6 +190,10 @@ elif DEBUG:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+# Inbound email (messaging/inbound_email.py): replies to reply+<company public id>@INBOUND_EMAIL_DOMAIN,
+# posted by the mail provider's inbound webhook or piped to `manage.py receive_email`.
+INBOUND_EMAIL_SECRET = env_str("INBOUND_EMAIL_SECRET")  # empty: the endpoint is off (404)
+INBOUND_EMAIL_DOMAIN = env_str("INBOUND_EMAIL_DOMAIN", urlsplit(SITE_URL).hostname or "localhost")
 
 # Secrets at rest (channel secrets, cached tokens): Fernet keys, newest first.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
@@ -207,12 +213,13 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL) or "filesystem://"
 CELERY_VISIBILITY_TIMEOUT = 1800  # seconds; longer than any task plus its longest retry countdown
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "celery-broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:
@@ -229,7 +236,23 @@ CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 30
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Scheduled sends (送信予約): claim due sends with SKIP LOCKED; never long eta/countdown.
+    "messaging-dispatch-scheduled": {"task": "messaging.tasks.dispatch_scheduled", "schedule": 15.0},
+    # Outbox sweeper: re-queue deliveries stuck in sending past their lease, wake lost ones.
+    "messaging-sweep": {"task": "messaging.tasks.sweep", "schedule": 30.0},
+    # Received LINE events whose wake-up was lost or whose retry is due (line_integration/tasks.py).
+    "line-events-sweep": {"task": "line_integration.tasks.sweep", "schedule": 30.0},
+}
+# LINE push pacing for the whole worker pool (a Redis token bucket per channel; LINE allows
+# 2,000/s per channel for push, we stay well under it).
+LINE_PUSH_RATE_PER_SECOND = env_int("LINE_PUSH_RATE_PER_SECOND", 1000)
+LINE_PUSH_BURST = env_int("LINE_PUSH_BURST", 100)
+LINE_PUSH_THREADS = env_int("LINE_PUSH_THREADS", 16)
+# The sending outbox (messaging/pipeline.py): how long a worker may hold a claimed delivery
+# before the sweeper takes it back, and when a queued row nobody picked up counts as lost.
+MESSAGING_LEASE_SECONDS = env_int("MESSAGING_LEASE_SECONDS", 600)
+MESSAGING_STALE_QUEUED_SECONDS = env_int("MESSAGING_STALE_QUEUED_SECONDS", 120)
 
 # Security. Production (DEBUG=0) gets the strict values `check --deploy` asks for.
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)

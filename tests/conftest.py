@@ -13,6 +13,7 @@ from django.db import connection
 from candidates.models import Candidate, Stage
 from hrmos.celery import app as celery_app
 from hrmos.models import Company, User
+from tests.line_emulator_fixtures import line_emulator, line_emulator_server  # noqa: F401
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = "/usr/bin/chromium"
@@ -111,3 +112,51 @@ def make_candidate(company: Company, **fields) -> Candidate:
 @pytest.fixture
 def candidate(company) -> Candidate:
     return make_candidate(company)
+
+
+# --- LINE: a company linked to an emulator channel pair ---------------------------------------
+
+
+@pytest.fixture
+def line_pair(line_emulator, company, settings):  # noqa: F811 (the fixture imported above)
+    """An emulator provider with a Messaging API channel, a published Login channel (callback =
+    this company's callback URL, linked to the OA) and one persona who is not yet a friend."""
+    return line_emulator.create_linked_pair(callback_url=f"{settings.SITE_URL}/line/callback/{company.public_id}/")
+
+
+@pytest.fixture
+def linked_company(company, recruiter, line_pair) -> Company:
+    """`company`, 連携中 with `line_pair` through the real 連携を開始 action (verified by the emulator)."""
+    from line_integration import actions
+
+    actions.link(
+        company,
+        recruiter,
+        actions.ChannelCredentials(
+            messaging_channel_id=line_pair.messaging_channel_id,
+            messaging_channel_secret=line_pair.messaging_channel_secret,
+            login_channel_id=line_pair.login_channel_id,
+            login_channel_secret=line_pair.login_channel_secret,
+        ),
+    )
+    return company
+
+
+@pytest.fixture
+def line_friend_candidate(linked_company, candidate, line_emulator, line_pair) -> Candidate:  # noqa: F811
+    """`candidate`, a LINE friend of the linked OA: the pair's persona follows it in the emulator
+    and the candidate's LineAccount holds the persona's userId."""
+    from django.utils import timezone
+
+    from line_integration.models import LineAccount
+
+    line_emulator.follow(line_pair.messaging_channel_id, line_pair.persona_id)
+    LineAccount.objects.create(
+        company=linked_company,
+        candidate=candidate,
+        line_user_id=line_pair.user_id,
+        display_name="山田 花子",
+        friend_state=LineAccount.FriendState.FRIEND,
+        state_changed_at=timezone.now(),
+    )
+    return candidate

@@ -1,0 +1,42 @@
+from django.apps import AppConfig
+
+
+class LineIntegrationConfig(AppConfig):
+    name = "line_integration"
+    verbose_name = "LINE連携"
+
+    def ready(self) -> None:
+        from hrmos import navigation
+
+        navigation.register(
+            navigation.NavItem("LINE設定", "line:settings", "line", order=80, active_prefix="/settings/line/")
+        )
+        _register_candidate_screens()
+
+
+def _register_candidate_screens() -> None:
+    """LINE status on the candidate list and detail page (friend registration, issue 5)."""
+    from candidates import extensions
+    from line_integration import candidate_screens
+
+    extensions.register_list_filter(
+        extensions.ListFilter(
+            key=candidate_screens.FILTER_KEY,
+            label="LINE",
+            choices=candidate_screens.status_choices,
+            apply=candidate_screens.filter_by_status,
+            order=50,
+        )
+    )
+    extensions.register_queryset_hook(candidate_screens.with_line_account)
+    extensions.register_row_badge("line_integration/candidate/_row_badge.html")
+    extensions.register_detail_badge("line_integration/candidate/_detail_badge.html")
+    extensions.register_detail_tab(
+        extensions.DetailTab(
+            key=candidate_screens.TAB_KEY,
+            label="LINE友達登録",
+            url_name="line:candidate_friend",
+            order=40,
+            icon="person-check",
+        )
+    )

@@ -1,0 +1,61 @@
+"""News from LINE that higher floors act on (ARCHITECTURE.md: upward news travels by signal).
+
+line_integration sends these from its event processing (`events.py`); messaging receives them
+(`messaging/receivers.py`) and writes the candidate's timeline. Receivers must be idempotent:
+an event may be processed again after a crash or a retry, and each signal may repeat.
+
+All are sent with `Signal.send`, not `send_robust`: a receiver that fails makes the event's
+processing fail, so it is retried instead of silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.dispatch import Signal
+
+from candidates.models import Candidate
+
+
+@dataclass(frozen=True)
+class ReceivedLineMessage:
+    """A message a linked candidate sent to the company's Official Account.
+
+    `content_type` is LINE's `message.type` (text, sticker, image, video, audio, file,
+    location) or "unknown". `content_pending` says a download through the content API follows
+    (`line_content_downloaded` or `line_content_unavailable` with the same message id).
+    """
+
+    candidate: Candidate
+    line_message_id: str
+    occurred_at: datetime  # the event's timestamp; the timeline orders by it
+    content_type: str
+    text: str = ""
+    sender_name: str = ""
+    sticker_package_id: str = ""
+    sticker_id: str = ""
+    file_name: str = ""
+    file_size: int | None = None
+    extra: dict = field(default_factory=dict)
+    content_pending: bool = False
+
+
+@dataclass(frozen=True)
+class DownloadedContent:
+    name: str
+    data: bytes = field(repr=False)
+    content_type: str
+
+
+# kwargs: message=ReceivedLineMessage
+line_message_received = Signal()
+
+# kwargs: company_id=int, line_message_id=str, unsent_at=datetime
+line_message_unsent = Signal()
+
+# kwargs: company_id=int, line_message_id=str, content=DownloadedContent
+line_content_downloaded = Signal()
+
+# kwargs: company_id=int, line_message_id=str, status=str (one of content.GONE, NOT_FOUND, FAILED)
+line_content_unavailable = Signal()

@@ -1,0 +1,146 @@
+"""The inbox (受信箱): candidates' replies across all candidates, and the unread bookkeeping.
+
+Incoming messages (LINE and email) carry two marks:
+
+- `read_at`: set when a recruiter opens the candidate's LINE tab (LINE messages:
+  `inbound.mark_line_read`, called by that view) or the timeline (`mark_read`: every incoming
+  message, since the timeline shows them all), or marks the candidate 対応済み. The navigation
+  badge counts incoming messages without it.
+- `handled_at` (対応済み): set for all of a candidate's incoming messages by
+  `mark_handled`. A new reply makes the candidate 未対応 again.
+
+The inbox lists one row per candidate, newest reply first, with the latest reply as preview.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+
+from candidates.models import Candidate
+from hrmos.models import AuditEvent, Company
+from hrmos.tenancy import request_company
+from messaging.models import Message
+
+OPEN = "open"  # 未対応: at least one incoming message not marked 対応済み
+UNREAD = "unread"  # 未読: at least one incoming message not read
+HANDLED = "handled"  # 対応済み: every incoming message marked
+STATES = (OPEN, UNREAD, HANDLED)
+PAGE_SIZE = 30
+REJECTED_EMAIL_ACTION = "inbound_email_rejected"  # audit action written by inbound_email.py
+
+
+def _incoming(company: Company | int) -> QuerySet[Message]:
+    company_id = company if isinstance(company, int) else company.pk
+    return Message.objects.filter(company_id=company_id, direction=Message.Direction.IN)
+
+
+def unread_count(company: Company | int) -> int:
+    """Incoming messages nobody has read yet (the navigation badge)."""
+    return _incoming(company).filter(read_at__isnull=True).count()
+
+
+def nav_badge(request: HttpRequest) -> int:
+    try:
+        return unread_count(request_company(request))
+    except Http404:
+        return 0
+
+
+def mark_read(candidate: Candidate, *, now: datetime | None = None) -> int:
+    """The recruiter opened the candidate's timeline: every incoming message is read."""
+    return (
+        _incoming(candidate.company_id)
+        .filter(candidate=candidate, read_at__isnull=True)
+        .update(read_at=now or timezone.now())
+    )
+
+
+def mark_handled(candidate: Candidate, *, now: datetime | None = None) -> int:
+    """対応済み: the candidate's incoming messages are handled (and read)."""
+    now = now or timezone.now()
+    incoming = _incoming(candidate.company_id).filter(candidate=candidate)
+    incoming.filter(read_at__isnull=True).update(read_at=now)
+    return incoming.filter(handled_at__isnull=True).update(handled_at=now)
+
+
+def reopen(candidate: Candidate) -> int:
+    """未対応に戻す: the candidate's latest incoming message is open again."""
+    latest = _incoming(candidate.company_id).filter(candidate=candidate).order_by("-occurred_at", "-id").first()
+    if latest is None or latest.handled_at is None:
+        return 0
+    return Message.objects.filter(pk=latest.pk).update(handled_at=None)
+
+
+@dataclass
+class InboxRow:
+    candidate: Candidate
+    latest: Message
+    unread: int
+    open: int
+    total: int
+
+
+def _grouped(company: Company, state: str) -> QuerySet:
+    latest_id = (
+        _incoming(company)
+        .filter(candidate_id=OuterRef("candidate_id"))
+        .order_by("-occurred_at", "-id")
+        .values("id")[:1]
+    )
+    rows = (
+        _incoming(company)
+        .values("candidate_id")
+        .annotate(
+            latest_at=Max("occurred_at"),
+            unread=Count("id", filter=Q(read_at__isnull=True)),
+            open=Count("id", filter=Q(handled_at__isnull=True)),
+            total=Count("id"),
+            latest_id=Subquery(latest_id),
+        )
+    )
+    if state == UNREAD:
+        rows = rows.filter(unread__gt=0)
+    elif state == HANDLED:
+        rows = rows.filter(open=0)
+    else:
+        rows = rows.filter(open__gt=0)
+    return rows.order_by("-latest_at", "-candidate_id")
+
+
+def counts(company: Company) -> dict[str, int]:
+    return {state: _grouped(company, state).count() for state in STATES}
+
+
+def page(company: Company, state: str, number: str | int | None) -> tuple[Page, list[InboxRow]]:
+    """One page of the inbox in `state`, as rows with their candidate and latest reply."""
+    paginator = Paginator(_grouped(company, state if state in STATES else OPEN), PAGE_SIZE)
+    current = paginator.get_page(number)
+    grouped = list(current)
+    candidates = Candidate.objects.filter(company=company, pk__in=[g["candidate_id"] for g in grouped]).select_related(
+        "stage"
+    )
+    by_pk = {c.pk: c for c in candidates}
+    latest = Message.objects.prefetch_related("attachments").in_bulk([g["latest_id"] for g in grouped])
+    rows = [
+        InboxRow(
+            candidate=by_pk[g["candidate_id"]],
+            latest=latest[g["latest_id"]],
+            unread=g["unread"],
+            open=g["open"],
+            total=g["total"],
+        )
+        for g in grouped
+        if g["candidate_id"] in by_pk and g["latest_id"] in latest
+    ]
+    return current, rows
+
+
+def rejected_emails(company: Company, limit: int = 10) -> QuerySet[AuditEvent]:
+    """Recent emails to the company's reply address that matched no candidate (not stored)."""
+    return AuditEvent.objects.filter(company=company, action=REJECTED_EMAIL_ACTION).order_by("-created_at")[:limit]
