@@ -26,8 +26,8 @@ bootstrap: $(STAMP)
 run: bootstrap
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python -m line_emulator seed --port $(EMULATOR_PORT)
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python -m line_emulator seed --port $(EMULATOR_PORT) $$($(BIN)/python manage.py line_urls --demo --emulator-args)
 	@echo ""
 	@echo "  App:           http://localhost:8000/   (login printed above)"
 	@echo "  LINE emulator: http://localhost:$(EMULATOR_PORT)/   (console and candidate phones)"

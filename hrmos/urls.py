@@ -10,6 +10,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("candidates/", include("candidates.urls")),
+    path("", include("line_integration.urls")),  # /settings/line/, /line/webhook/…, /line/callback/…
+    path("messages/", include("messaging.urls")),
     path("admin/", admin.site.urls),
 ]
 
