@@ -9,4 +9,6 @@ RUN DEBUG=1 STATIC_MANIFEST=1 python manage.py collectstatic --noinput \
     && useradd --create-home app && mkdir -p /app/var && chown -R app /app/var
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "hrmos.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "30"]
+# Threads: webhook requests wait on the database commit, and LINE calls back into the app
+# (webhook test) while a settings request is still waiting on LINE.
+CMD ["gunicorn", "hrmos.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "8", "--timeout", "30"]

@@ -243,7 +243,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "messaging-sweep": {"task": "messaging.tasks.sweep", "schedule": 30.0},
     # Received LINE events whose wake-up was lost or whose retry is due (line_integration/tasks.py).
     "line-events-sweep": {"task": "line_integration.tasks.sweep", "schedule": 30.0},
+    "line-events-purge": {"task": "line_integration.tasks.purge_old_events", "schedule": 24 * 3600.0},
 }
+# Processed webhook events are kept this long (they only guard against redelivered duplicates).
+LINE_WEBHOOK_EVENT_RETENTION_DAYS = env_int("LINE_WEBHOOK_EVENT_RETENTION_DAYS", 30)
 # LINE push pacing for the whole worker pool (a Redis token bucket per channel; LINE allows
 # 2,000/s per channel for push, we stay well under it).
 LINE_PUSH_RATE_PER_SECOND = env_int("LINE_PUSH_RATE_PER_SECOND", 1000)

@@ -1,11 +1,23 @@
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from line_integration.models import LineAccount, LineIntegration
+from line_integration import tasks
+from line_integration.models import FriendInvitation, LineAccount, LineIntegration, LineLoginAttempt, LineWebhookEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """LINE state changes only through its own flows (linking, LINE Login, webhooks)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(LineIntegration)
-class LineIntegrationAdmin(admin.ModelAdmin):
+class LineIntegrationAdmin(ReadOnlyAdmin):
     """Read-only: links are made and changed only through the verified 連携を開始 action.
     Secrets and the token are shown masked; the encrypted fields are not editable anywhere."""
 
@@ -69,15 +81,9 @@ class LineIntegrationAdmin(admin.ModelAdmin):
     def access_token_state(self, obj: LineIntegration) -> str:
         return "キャッシュあり（非表示）" if obj.access_token else "なし"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: LineIntegration | None = None) -> bool:
-        return False
-
 
 @admin.register(LineAccount)
-class LineAccountAdmin(admin.ModelAdmin):
+class LineAccountAdmin(ReadOnlyAdmin):
     list_display = ("candidate", "company", "display_name", "friend_state", "linked_at", "state_changed_at")
     list_filter = ("friend_state",)
     search_fields = ("display_name", "line_user_id", "candidate__last_name", "candidate__email")
@@ -92,8 +98,34 @@ class LineAccountAdmin(admin.ModelAdmin):
         "state_changed_at",
     )
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: LineAccount | None = None) -> bool:
-        return False
+@admin.register(FriendInvitation)
+class FriendInvitationAdmin(ReadOnlyAdmin):
+    list_display = ("candidate", "company", "created_at", "expires_at", "used_at")
+    search_fields = ("candidate__last_name", "candidate__email")
+    exclude = ("token_hash",)
+
+
+@admin.register(LineLoginAttempt)
+class LineLoginAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("invitation", "company", "created_at", "outcome", "failure_reason", "session_matched")
+    list_filter = ("outcome",)
+    exclude = ("state_hash", "nonce", "code_verifier")
+
+
+@admin.register(LineWebhookEvent)
+class LineWebhookEventAdmin(ReadOnlyAdmin):
+    """Received events as LINE sent them: find a failed one, read why, run it again."""
+
+    list_display = ("received_at", "company", "event_type", "source_user_id", "outcome", "attempts", "is_redelivery")
+    list_filter = ("outcome", "event_type", "is_redelivery")
+    search_fields = ("webhook_event_id", "source_user_id", "line_message_id", "company__public_id")
+    actions = ["process_again"]
+
+    @admin.action(description="選択したイベントを再処理する")
+    def process_again(self, request: HttpRequest, queryset: QuerySet[LineWebhookEvent]) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        queryset.update(processed_at=None, outcome="", attempts=0, next_attempt_at=None, claimed_until=None)
+        for event_id in ids:
+            tasks.process_event.delay_on_commit(event_id)
+        self.message_user(request, f"{len(ids)}件のイベントを再処理します。")

@@ -373,3 +373,15 @@ def reconcile_user(company: Company | int, line_user_id: str) -> int:
     if count:
         transaction.on_commit(tasks.wake)
     return count
+
+
+# --- retention ----------------------------------------------------------------------------
+
+
+def purge_processed(*, older_than: timedelta) -> int:
+    """Delete processed events received before `older_than` ago. Their effects (timeline
+    messages, friend states) live elsewhere; the rows only guard against a redelivered
+    duplicate, and LINE redelivers within hours, not weeks. Unprocessed rows are kept."""
+    cutoff = timezone.now() - older_than
+    deleted, _ = LineWebhookEvent.objects.filter(received_at__lt=cutoff, processed_at__isnull=False).delete()
+    return deleted

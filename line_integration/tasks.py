@@ -19,8 +19,10 @@ import logging
 import os
 import threading
 import time
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from line_integration import events
@@ -74,6 +76,15 @@ def sweep() -> int:
         logger.info("LINE event sweeper processed %d events", len(results))
     _schedule_retries(results)
     return len(results)
+
+
+@shared_task
+def purge_old_events() -> int:
+    """Beat, daily: drop processed events older than LINE_WEBHOOK_EVENT_RETENTION_DAYS."""
+    deleted = events.purge_processed(older_than=timedelta(days=settings.LINE_WEBHOOK_EVENT_RETENTION_DAYS))
+    if deleted:
+        logger.info("Purged %d processed LINE webhook events", deleted)
+    return deleted
 
 
 class Waker:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from line_integration.invitations import issue_invitation
 from messaging import pipeline, rendering, rules
 from messaging.compose import context_for
+from messaging.inbound_email import reply_address
 from messaging.models import Delivery, RecipientKind, SendAttachment
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,14 @@ def _permanent(exc: Exception) -> bool:
     return False
 
 
+def _reply_to(send) -> list[str]:
+    """Candidates' replies go to the company's inbound address when the inbound door is open,
+    so they land on the timeline; otherwise to the recruiter who sent."""
+    if settings.INBOUND_EMAIL_SECRET:
+        return [reply_address(send.company)]
+    return [send.created_by.email] if send.created_by is not None and send.created_by.email else []
+
+
 def build(delivery: Delivery, body: str, attachments: list[SendAttachment], connection) -> EmailMessage:
     send = delivery.send
     headers = {"Message-ID": f"<{delivery.id}@{pipeline.site_domain()}>"}
@@ -62,13 +71,12 @@ def build(delivery: Delivery, body: str, attachments: list[SendAttachment], conn
     if origin is not None and origin.email_message_id:
         headers["In-Reply-To"] = origin.email_message_id
         headers["References"] = origin.email_message_id
-    reply_to = [send.created_by.email] if send.created_by is not None and send.created_by.email else []
     message = EmailMessage(
         subject=delivery.rendered_subject,
         body=body,
         from_email=_from_address(send.company.name),
         to=[named(delivery.recipient_name, delivery.address)],
-        reply_to=reply_to,
+        reply_to=_reply_to(send),
         headers=headers,
         connection=connection,
     )

@@ -43,9 +43,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_files(settings, tmp_path) -> None:
-    """Mail and uploaded files go to a per-test folder, never to var/."""
+    """Mail, uploaded files and the cache are per test, never var/ or a shared Redis."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": tmp_path.name}
+    }
 
 
 @pytest.fixture(autouse=True)

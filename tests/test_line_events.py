@@ -358,3 +358,15 @@ def test_external_content_is_linked_not_downloaded(deliver, line_friend_candidat
     )
     message = Message.objects.get()
     assert message.extra["provider"] == "external" and "content_status" not in message.extra
+
+
+def test_processed_events_are_purged_after_the_retention_period_and_pending_ones_kept(deliver, line_friend_candidate):
+    deliver("message_text")
+    deliver("postback")
+    _processed, pending = LineWebhookEvent.objects.order_by("id")
+    LineWebhookEvent.objects.filter(pk=pending.pk).update(processed_at=None)
+    LineWebhookEvent.objects.update(received_at=timezone.now() - timedelta(days=31))
+
+    assert tasks.purge_old_events() == 1
+    assert list(LineWebhookEvent.objects.values_list("pk", flat=True)) == [pending.pk]
+    assert Message.objects.filter(line_message_id__isnull=False).exists()  # the effect stays

@@ -20,18 +20,6 @@ from tests.conftest import make_candidate
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _own_cache(settings):
-    """The pipeline de-duplicates wake-ups through the cache; a fresh in-memory cache per test
-    keeps a key from another test (or a dev server sharing var/cache) from hiding one."""
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "messaging-tests"}
-    }
-    from django.core.cache import cache
-
-    cache.clear()
-
-
 PUSH = "POST /v2/bot/message/push"
 
 

@@ -18,18 +18,6 @@ from messaging.models import Channel, Delivery, Kind, Send
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _own_cache(settings):
-    """The pipeline de-duplicates wake-ups through the cache; a fresh in-memory cache per test
-    keeps a key from another test (or a dev server sharing var/cache) from hiding one."""
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "messaging-tests"}
-    }
-    from django.core.cache import cache
-
-    cache.clear()
-
-
 def make_send(company, recruiter, candidate) -> Send:
     return compose.create_send(
         Draft(kind=Kind.BULK, subject="件名", body="本文"), company=company, user=recruiter, candidates=[candidate.pk]

@@ -19,18 +19,6 @@ from tests.test_messaging_compose import befriend, linked
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _own_cache(settings):
-    """The pipeline de-duplicates wake-ups through the cache; a fresh in-memory cache per test
-    keeps a key from another test (or a dev server sharing var/cache) from hiding one."""
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "messaging-tests"}
-    }
-    from django.core.cache import cache
-
-    cache.clear()
-
-
 def schedule(company, recruiter, candidates, *, minutes: int = 30, **fields) -> Send:
     values = {
         "kind": Kind.BULK,
