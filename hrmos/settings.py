@@ -56,7 +56,7 @@ INSTALLED_APPS = [
     "candidates",
     "line_integration",
     "messaging",
-    "django.contrib.admin",
+    "hrmos.admin_site.OperatorAdminConfig",  # django.contrib.admin, for platform operators only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -271,6 +271,9 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many reverse proxies append to X-Forwarded-For in front of the app (0: none). Login
+# throttling keys on the client's address, not the proxy's (see hrmos/client_ip.py).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 _line_hosts = sorted({LINE_ACCESS_BASE, LINE_API_BASE})
 CONTENT_SECURITY_POLICY = {
@@ -296,6 +299,7 @@ AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "hrmos.client_ip.client_ip"
 
 LOGGING = {
     "version": 1,

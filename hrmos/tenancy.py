@@ -2,8 +2,8 @@
 
 Models owned by a company inherit `CompanyOwned`, which gives them `company` and a manager
 with `.for_company(company)`. Recruiter views never filter by company by hand: they call
-`scoped(request, Model)` / `get_scoped_or_404(request, Model, pk=...)`, or use
-`CompanyScopedMixin` for class-based views. Another company's object is always a 404.
+`scoped(request, Model)` / `get_scoped_or_404(request, Model, pk=...)`. Another company's
+object is always a 404.
 """
 
 from typing import Any, TypeVar
@@ -75,16 +75,6 @@ def get_scoped_or_404(request: HttpRequest, model_or_queryset: type[M] | QuerySe
         raise Http404("見つかりません。") from exc
 
 
-class CompanyScopedMixin:
-    """For class-based views: `get_queryset()` is limited to the recruiter's company, and
-    objects created through `form_valid` are stamped with it."""
-
-    request: HttpRequest
-
-    def get_queryset(self) -> QuerySet:
-        return scoped(self.request, super().get_queryset())  # type: ignore[misc]
-
-    def form_valid(self, form: Any) -> Any:
-        if getattr(form.instance, "company_id", None) is None and hasattr(form.instance, "company"):
-            form.instance.company = request_company(self.request)
-        return super().form_valid(form)  # type: ignore[misc]
+def company_pk(company: Company | int) -> int:
+    """The id of a company given as an instance or an id (tasks and signals pass ids)."""
+    return company if isinstance(company, int) else company.pk

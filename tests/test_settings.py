@@ -9,6 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from hrmos.celery import app as celery_app
+from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,12 +60,6 @@ def test_celery_retries_never_outlive_the_visibility_timeout():
     assert conf.task_reject_on_worker_lost is True
 
 
-def test_japanese_locale_and_tokyo_time():
-    assert settings.LANGUAGE_CODE == "ja"
-    assert settings.TIME_ZONE == "Asia/Tokyo"
-    assert settings.SESSION_COOKIE_SAMESITE == "Lax"
-
-
 @pytest.mark.django_db
 def test_pages_carry_a_strict_script_policy(client):
     response = client.get(reverse("login"))
@@ -84,6 +79,30 @@ def test_unknown_page_is_a_japanese_404_in_the_layout(recruiter_client):
 def test_login_is_locked_after_five_failures(client, recruiter):
     for _ in range(5):
         client.post(reverse("login"), {"username": "recruiter", "password": "wrong"})
-    response = client.post(reverse("login"), {"username": "recruiter", "password": "correct horse battery staple"})
+    response = client.post(reverse("login"), {"username": "recruiter", "password": PASSWORD})
     assert response.status_code == 429
     assert "ログインを一時的に制限しています" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_behind_a_proxy_a_lockout_hits_the_attacker_not_everyone(client, recruiter, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    for _ in range(5):
+        client.post(
+            reverse("login"),
+            {"username": "recruiter", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR="203.0.113.9",
+            **proxy,
+        )
+    locked = client.post(
+        reverse("login"), {"username": "recruiter", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="203.0.113.9", **proxy
+    )
+    assert locked.status_code == 429
+    office = client.post(
+        reverse("login"),
+        {"username": "recruiter", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="198.51.100.7, 198.51.100.20",  # a spoofed left entry, then the real client
+        **proxy,
+    )
+    assert office.status_code == 302

@@ -23,7 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from candidates.models import Agent, Candidate, ImportBatch
-from hrmos.models import Company
+from hrmos.models import Company, User
 from tests.conftest import make_candidate, make_recruiter
 
 pytestmark = pytest.mark.django_db
@@ -245,6 +245,19 @@ def test_admin_sends_anonymous_visitors_to_its_login(client):
 def test_recruiter_cannot_use_the_admin(client, recruiter):
     client.force_login(recruiter)
     assert client.get(reverse("admin:candidates_candidate_changelist")).status_code == 302
+
+
+def test_even_a_staff_recruiter_cannot_see_every_company_in_the_admin(client, recruiter):
+    """The admin shows all companies' data: it is for operators who belong to no company."""
+    recruiter.is_staff = recruiter.is_superuser = True
+    recruiter.save()
+    client.force_login(recruiter)
+    assert client.get(reverse("admin:candidates_candidate_changelist")).status_code == 302
+
+
+def test_an_operator_without_a_company_uses_the_admin(client, db):
+    client.force_login(User.objects.create_superuser("operator", "ops@example.com", "pw-for-ops"))
+    assert client.get(reverse("admin:candidates_candidate_changelist")).status_code == 200
 
 
 @pytest.mark.parametrize("route", PLAIN_ROUTES, ids=str)
