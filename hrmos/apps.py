@@ -7,4 +7,3 @@ class HrmosConfig(AppConfig):
 
     def ready(self) -> None:
         from hrmos import checks  # noqa: F401  (registers the FIELD_ENCRYPTION_KEYS check)
-
