@@ -273,6 +273,11 @@ class WebhookAttempt(models.Model):
     def __str__(self) -> str:
         return f"{self.reason} {self.status_code} → {self.url}"
 
+    @property
+    def body_text(self) -> str:
+        """The exact bytes sent, as the UTF-8 text they are (the console shows this, not b'…')."""
+        return bytes(self.body).decode("utf-8", errors="replace")
+
 
 class EmulatorState(models.Model):
     """Singleton: the clock offset and the knobs set through PATCH /_emu/settings."""

@@ -17,6 +17,7 @@ from tests.line_emulator_fixtures import line_emulator, line_emulator_server  # 
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def _missing_service(marker: str) -> str | None:

@@ -27,3 +27,21 @@ document.addEventListener("submit", (event) => {
   const message = event.target.dataset?.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
 });
+
+// A LINE sticker whose picture cannot be loaded (LINE's CDN unreachable, e.g. an offline demo)
+// shows a sticker icon and 「スタンプ」 instead of a broken image.
+function showStickerFallback(img) {
+  const fallback = document.createElement("span");
+  fallback.className = "d-inline-flex align-items-center gap-1 text-body-secondary";
+  fallback.dataset.stickerFallback = "";
+  fallback.innerHTML = '<i class="bi bi-emoji-smile fs-3" aria-hidden="true"></i> スタンプ';
+  img.replaceWith(fallback);
+}
+document.addEventListener("error", (event) => {
+  if (event.target instanceof HTMLImageElement && event.target.closest("[data-line-sticker]")) {
+    showStickerFallback(event.target);
+  }
+}, true);
+document.querySelectorAll("[data-line-sticker] img").forEach((img) => {
+  if (img.complete && img.naturalWidth === 0) showStickerFallback(img);
+});

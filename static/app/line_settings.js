@@ -6,3 +6,7 @@ document.addEventListener("submit", (event) => {
   button.disabled = true;
   button.innerHTML = '<span class="spinner-border spinner-border-sm" aria-hidden="true"></span> LINEに確認しています…';
 });
+
+// After a failed 連携を開始 / 変更して再連携 the page comes back at the top, but the error sits by the
+// channel inputs further down (below the fold once linked): bring it into view.
+document.querySelector("#line-link-error, #line-form-errors, #line-link-form .is-invalid")?.scrollIntoView({ block: "center" });

@@ -60,9 +60,9 @@
   }
 
   // The send page: when the polled progress reports the end, reload once so the per-recipient
-  // list below shows the final statuses too.
+  // list below shows the final statuses too (and a 送信予約 that went out loses its 変更/キャンセル).
   const progress = document.getElementById("send-progress");
-  if (progress && ["queued", "in_progress"].includes(progress.dataset.sendStatus)) {
+  if (progress && ["scheduled", "queued", "in_progress"].includes(progress.dataset.sendStatus)) {
     document.body.addEventListener("htmx:afterSwap", () => {
       const now = document.getElementById("send-progress");
       if (now && ["done", "cancelled"].includes(now.dataset.sendStatus)) window.location.reload();

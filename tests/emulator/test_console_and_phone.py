@@ -77,3 +77,13 @@ def test_seed_creates_the_demo_world_once_without_a_server(tmp_path):
     assert first["login"]["status"] == "published"
     assert first["login"]["linked_oa"] == first["messaging"]["channel_id"]
     assert [persona["display_name"] for persona in first["personas"]][:3] == ["山田 花子", "佐藤 健太", "鈴木 美咲"]
+
+
+def test_the_webhook_log_shows_the_body_as_the_json_text_that_was_sent(line_emulator, pair, receiver):
+    line_emulator.set_channel(pair.messaging_channel_id, webhook_url=receiver.url, webhook_active=True)
+    line_emulator.send_text(pair.messaging_channel_id, pair.persona_id, "面接の日程を承知しました")
+    line_emulator.wait_for_attempts(pair.messaging_channel_id, 1)
+    url = f"{line_emulator.base_url}/console/channels/{pair.messaging_channel_id}?tab=webhook-log"
+    page = requests.get(url).text
+    assert "面接の日程を承知しました" in page  # UTF-8 text, not the bytes' repr (b'…\\xe9…')
+    assert "b&#x27;{" not in page and "\\x" not in page
