@@ -244,8 +244,10 @@ def verify_credentials(credentials: ChannelCredentials) -> Verified:
 # --- actions ------------------------------------------------------------------------------
 
 
-def integration_for(company: Company) -> LineIntegration:
-    """The company's integration row (未連携 until linked); created on first access."""
+def get_or_create_integration(company: Company) -> LineIntegration:
+    """The company's integration row (未連携 until linked), created if there is none yet (to
+    lock it: link and unlink select it FOR UPDATE). To read it without creating one, use
+    `LineIntegration.objects.for_company_or_none(company)`."""
     integration, _ = LineIntegration.objects.get_or_create(company=company)
     return integration
 
@@ -331,7 +333,7 @@ def link(company: Company, actor: User | None, credentials: ChannelCredentials) 
 
     bot = verified.bot
     with transaction.atomic():
-        integration_for(company)
+        get_or_create_integration(company)
         integration = LineIntegration.objects.select_for_update().get(company=company)
         was_linked = integration.is_linked
         error = _refusal(company, integration, bot)
@@ -362,7 +364,7 @@ def unlink(company: Company, actor: User | None) -> LineIntegration:
     """解除: refused (UnlinkRefused) while any candidate is tied to a LINE user; otherwise the
     channels, secrets, token and bot are forgotten and the company can link again."""
     with transaction.atomic():
-        integration_for(company)
+        get_or_create_integration(company)
         integration = LineIntegration.objects.select_for_update().get(company=company)
         if not integration.is_linked:
             return integration
@@ -392,7 +394,7 @@ def setup_webhook(company: Company, actor: User | None) -> LineIntegration:
     """Webhookを設定: set the endpoint to our webhook URL through the API, read back the "Use
     webhook" switch, and run LINE's webhook test. The result is stored even when the test fails;
     WebhookSetupError means LINE refused or could not be asked."""
-    integration = LineIntegration.objects.filter(company=company).first()
+    integration = LineIntegration.objects.for_company_or_none(company)
     if integration is None or not integration.is_linked:
         raise WebhookSetupError("LINE連携が開始されていません。先に「連携を開始」してください。")
     url = webhook_url(company)

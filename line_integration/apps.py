@@ -12,6 +12,16 @@ class LineIntegrationConfig(AppConfig):
             navigation.NavItem("LINE設定", "line:settings", "line", order=80, active_prefix="/settings/line/")
         )
         _register_candidate_screens()
+        _keep_invitation_tokens_out_of_logs()
+
+
+def _keep_invitation_tokens_out_of_logs() -> None:
+    import logging
+
+    from line_integration.friend_views import redact_invitation_tokens
+
+    for name in ("django.request", "django.security.csrf"):
+        logging.getLogger(name).addFilter(redact_invitation_tokens)
 
 
 def _register_candidate_screens() -> None:

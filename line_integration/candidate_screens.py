@@ -76,6 +76,8 @@ def reason_label(code: str) -> str:
 
 
 def status_choices(company: Company) -> list[tuple[str, str]]:
+    """The filter's choices. `candidates.extensions.ListFilter` passes every filter the company;
+    LINE's statuses are the same for all companies."""
     return STATUS_CHOICES
 
 
@@ -132,7 +134,7 @@ def candidate_tab(request: HttpRequest, candidate_pk: int) -> HttpResponse:
     context = detail_context(request, candidate, active_tab=TAB_KEY)
     now = timezone.now()
     account = LineAccount.objects.filter(candidate=candidate).first()
-    integration = LineIntegration.objects.filter(company_id=candidate.company_id).first()
+    integration = LineIntegration.objects.for_company_or_none(candidate.company_id)
     linked = integration is not None and integration.is_linked
     invitations = list(candidate.friend_invitations.order_by("-created_at")[:20])
     for invitation in invitations:

@@ -1,8 +1,9 @@
 """Processing stored webhook events: claim the row, dispatch by event type, record the outcome.
 
-`HANDLERS` maps LINE's event `type` to a function `(LineWebhookEvent) -> outcome`. Every event
-is stored by the webhook before this runs; here nothing is ever dropped silently: each row ends
-with `processed_at` and an outcome —
+`event_handlers.HANDLERS` maps LINE's event `type` to a function `(LineWebhookEvent) ->
+outcome`; this module decides who runs which row when, and records what came of it. Every
+event is stored by the webhook before this runs; here nothing is ever dropped silently: each
+row ends with `processed_at` and an outcome —
 
 - "processed": the effect is applied (a timeline message, an unsend, content downloaded);
 - "ignored": stored, deliberately no action (group/room sources, `mode: standby`, event types
@@ -10,72 +11,72 @@ with `processed_at` and an outcome —
 - "unlinked": from a LINE user no candidate is linked to yet; kept, and processed again by
   `reconcile_user` when that user links (a message then appears on the candidate's timeline);
 - "friend" / "blocked" / "stale" / "unlinked": follow/unfollow, from `friends.py`;
-- "failed": the handler kept failing after `MAX_ATTEMPTS`, with the error in `detail`.
+- "failed": the handler kept failing for `MAX_ATTEMPTS` tries (or its worker was killed that
+  often), with the error in `detail`.
 
-Idempotent by construction: a worker claims a row with a conditional UPDATE (a lease, so two
-workers never process one row and a crashed worker's row comes back after `LEASE`), and every
-effect is idempotent too (messages are unique per LINE message id), so running an event twice
-changes nothing. A handler that needs another try later (content still being prepared, LINE
-unreachable) raises `Retry`; the row gets `next_attempt_at` with exponential backoff.
+"content" is the one outcome that is not final (`processed_at` stays NULL): the message is on
+the timeline and its image/video/audio/file is still to be downloaded, by `download_content`
+in a task of its own per message. A download (up to 50 MB, up to 2 minutes) never holds up the
+other events, nor other companies'.
+
+How the work is shared:
+- `process_pending(company)` drains one company's due events (the webhook wakes one task per
+  company), claiming `BATCH` rows at a time, and stops after `BUDGET_SECONDS` of wall clock:
+  the task then hands over to a fresh one, so a burst from one company waits in the queue
+  behind the others' tasks instead of holding a worker for minutes.
+- A claim is a conditional UPDATE that sets a lease (`claimed_until`) and counts the attempt.
+  The lease outlasts the task's hard time limit, so no second worker takes a row while the
+  first may still be running it; rows claimed but not started when the budget runs out (or the
+  soft time limit strikes) are handed back at once.
+- A handler that needs another try later (content still being prepared, LINE unreachable, a
+  receiver that failed) raises or `Retry`s; the row gets `next_attempt_at` with jittered
+  exponential backoff (`hrmos.retry.backoff`). After `MAX_ATTEMPTS` the row is failed. Rows
+  whose worker was killed mid-claim are never claimed again once they reach `MAX_ATTEMPTS`;
+  the sweeper (`sweep`) marks them failed with the reason.
+- Celery's `SoftTimeLimitExceeded` is never taken for the event's own failure: it is re-raised
+  so the task ends before the hard kill.
+
+Idempotent by construction: claims are exclusive and every effect is idempotent too (messages
+are unique per LINE message id), so running an event twice changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from hrmos.models import Company
-from line_integration import content, friends
-from line_integration.models import LineAccount, LineIntegration, LineWebhookEvent
-from line_integration.signals import (
-    ReceivedLineMessage,
-    line_content_downloaded,
-    line_content_unavailable,
-    line_message_received,
-    line_message_unsent,
-)
+from hrmos.retry import backoff
+from hrmos.tenancy import company_pk
+from line_integration.event_handlers import CONTENT, UNLINKED, download, tell_unavailable
+from line_integration.event_handlers import HANDLERS as HANDLERS
+from line_integration.event_handlers import Retry as Retry
+from line_integration.event_handlers import dispatch as dispatch
+from line_integration.models import LineAccount, LineWebhookEvent
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[LineWebhookEvent], str]
-
-LEASE = timedelta(minutes=5)
-MAX_ATTEMPTS = 10  # with the backoff below: about 25 minutes of tries
+# Longer than a Celery task's hard time limit (CELERY_TASK_TIME_LIMIT, 300 s): a row is never
+# claimed by a second worker while the first can still be running it.
+LEASE = timedelta(minutes=6)
+MAX_ATTEMPTS = 10  # with the jittered backoff below: 10 to 20 minutes of tries
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_MAX_SECONDS = 300
-BATCH = 50
-DRAIN_LIMIT = 2000  # events one process_pending task handles before handing over to a new one
+BATCH = 10  # rows claimed at a time; what a drain out of budget hands back is at most this
+BUDGET_SECONDS = 50.0  # a process_pending task's wall clock before it hands over to a fresh task
 STALE_AFTER = timedelta(minutes=2)  # the sweeper's notion of a lost wake-up
+SWEEP_LIMIT = 500  # rows (or companies) the sweeper handles per run
 RECONCILED_TYPES = ("message", "unsend")  # follow/unfollow are friends.reconcile_account's
-CONTENT_TYPES = frozenset({"image", "video", "audio", "file"})
 
-PROCESSED = LineWebhookEvent.PROCESSED
-IGNORED = LineWebhookEvent.IGNORED
-UNLINKED = LineWebhookEvent.UNLINKED
 FAILED = LineWebhookEvent.FAILED
 RETRY = "retry"  # not stored as an outcome: the row stays pending with next_attempt_at
-
-IGNORED_TYPES = {
-    "postback": "ポストバック（ATSはリッチメニュー等を使っていません）",
-    "join": "グループ・トークルームへの参加",
-    "leave": "グループ・トークルームからの退出",
-    "memberJoined": "グループへのメンバー参加",
-    "memberLeft": "グループからのメンバー退出",
-    "videoPlayComplete": "動画の視聴完了",
-    "beacon": "ビーコン",
-    "accountLink": "アカウント連携（ATSは使っていません）",
-    "membership": "メンバーシップ",
-}
-
-
-class Retry(Exception):
-    """Try this event again later (the reason goes to `detail`)."""
 
 
 @dataclass(frozen=True)
@@ -85,275 +86,179 @@ class Result:
     retry_in: float | None = None  # seconds, when outcome == RETRY
 
 
-# --- handlers -----------------------------------------------------------------------------
-
-
-def _account(event: LineWebhookEvent) -> LineAccount | None:
-    if not event.source_user_id:
-        return None
-    return (
-        LineAccount.objects.select_related("candidate")
-        .filter(company_id=event.company_id, line_user_id=event.source_user_id)
-        .first()
-    )
-
-
-def _received_message(account: LineAccount, event: LineWebhookEvent, message: dict) -> ReceivedLineMessage:
-    kind = str(message.get("type") or "")
-    fields: dict = {"text": "", "extra": {}}
-    if message.get("quotedMessageId"):
-        fields["extra"]["quoted_message_id"] = str(message["quotedMessageId"])
-    if kind == "text":
-        fields["text"] = str(message.get("text") or "")
-    elif kind == "sticker":
-        fields.update(
-            sticker_package_id=str(message.get("packageId") or "")[:32],
-            sticker_id=str(message.get("stickerId") or "")[:32],
-            text=str(message.get("text") or ""),  # message stickers carry their text
-        )
-        fields["extra"].update(
-            resource_type=str(message.get("stickerResourceType") or ""),
-            keywords=[str(k) for k in (message.get("keywords") or [])][:15],
-        )
-    elif kind in CONTENT_TYPES:
-        provider = message.get("contentProvider") or {}
-        provider_type = provider.get("type", "line") if isinstance(provider, dict) else "line"
-        if kind == "file":
-            fields.update(file_name=str(message.get("fileName") or "")[:255], file_size=message.get("fileSize"))
-            provider_type = "line"  # files have no contentProvider and are always fetchable
-        if message.get("duration") is not None:
-            fields["extra"]["duration_ms"] = message["duration"]
-        if isinstance(message.get("imageSet"), dict):
-            fields["extra"]["image_set"] = message["imageSet"]
-        if provider_type == "external":
-            fields["extra"].update(
-                provider="external",
-                original_url=str(provider.get("originalContentUrl") or ""),
-                preview_url=str(provider.get("previewImageUrl") or ""),
-            )
-        else:
-            fields["content_pending"] = True
-    elif kind == "location":
-        title, address = str(message.get("title") or ""), str(message.get("address") or "")
-        fields["text"] = " ".join(part for part in (title, address) if part)
-        fields["extra"].update(
-            title=title, address=address, latitude=message.get("latitude"), longitude=message.get("longitude")
-        )
-    else:
-        fields["extra"]["line_type"] = kind
-        kind = "unknown"
-    if not isinstance(fields.get("file_size"), int):
-        fields.pop("file_size", None)
-    return ReceivedLineMessage(
-        candidate=account.candidate,
-        line_message_id=event.line_message_id,
-        occurred_at=event.timestamp,
-        content_type=kind,
-        sender_name=account.display_name,
-        **fields,
-    )
-
-
-def _was_unsent(event: LineWebhookEvent) -> bool:
-    return LineWebhookEvent.objects.filter(
-        company_id=event.company_id,
-        source_user_id=event.source_user_id,
-        event_type="unsend",
-        line_message_id=event.line_message_id,
-    ).exists()
-
-
-def _unavailable(event: LineWebhookEvent, status: str, reason: str) -> str:
-    line_content_unavailable.send(
-        sender=LineWebhookEvent, company_id=event.company_id, line_message_id=event.line_message_id, status=status
-    )
-    event.detail = reason
-    return PROCESSED
-
-
-def _fetch_content(event: LineWebhookEvent, message: dict) -> str:
-    integration = LineIntegration.objects.filter(company_id=event.company_id).first()
-    if integration is None:
-        return _unavailable(event, content.FAILED, "LINE連携がありません")
-    try:
-        downloaded = content.download(
-            integration,
-            event.line_message_id,
-            message_type=str(message.get("type")),
-            given_name=str(message.get("fileName") or ""),
-        )
-    except content.Unavailable as exc:
-        return _unavailable(event, exc.status, exc.reason)
-    except content.NotReady as exc:
-        if event.attempts >= MAX_ATTEMPTS:
-            return _unavailable(event, content.FAILED, f"{content.UNAVAILABLE_TEXT[content.FAILED]}（{exc}）")
-        raise Retry(f"コンテンツの取得を再試行します: {exc}") from exc
-    line_content_downloaded.send(
-        sender=LineWebhookEvent,
-        company_id=event.company_id,
-        line_message_id=event.line_message_id,
-        content=downloaded,
-    )
-    return PROCESSED
-
-
-def handle_message(event: LineWebhookEvent) -> str:
-    """A message from a linked candidate → their timeline (then its content, if any)."""
-    message = event.payload.get("message")
-    if not isinstance(message, dict) or not event.line_message_id:
-        event.detail = "message.id がありません"
-        return IGNORED
-    account = _account(event)
-    if account is None:
-        return UNLINKED
-    received = _received_message(account, event, message)
-    line_message_received.send(sender=LineWebhookEvent, message=received)
-    # Events arrive out of order: an unsend processed before this message existed left its row.
-    if _was_unsent(event):
-        line_message_unsent.send(
-            sender=LineWebhookEvent,
-            company_id=event.company_id,
-            line_message_id=event.line_message_id,
-            unsent_at=event.timestamp,
-        )
-        return PROCESSED
-    if received.content_pending:
-        return _fetch_content(event, message)
-    return PROCESSED
-
-
-def handle_unsend(event: LineWebhookEvent) -> str:
-    """The candidate unsent a message: it is hidden and marked as unsent on the timeline."""
-    if not event.line_message_id:
-        event.detail = "unsend.messageId がありません"
-        return IGNORED
-    if _account(event) is None:
-        return UNLINKED
-    line_message_unsent.send(
-        sender=LineWebhookEvent,
-        company_id=event.company_id,
-        line_message_id=event.line_message_id,
-        unsent_at=event.timestamp,
-    )
-    return PROCESSED
-
-
-def ignore(event: LineWebhookEvent) -> str:
-    event.detail = event.detail or f"対象外のイベント: {IGNORED_TYPES.get(event.event_type, event.event_type)}"
-    return IGNORED
-
-
-HANDLERS: dict[str, Handler] = {
-    "message": handle_message,
-    "unsend": handle_unsend,
-    "follow": friends.handle_follow,
-    "unfollow": friends.handle_unfollow,
-    **dict.fromkeys(IGNORED_TYPES, ignore),
-}
-
-
-def dispatch(event: LineWebhookEvent) -> str:
-    """The outcome of one event; sets `event.detail` when there is something to say."""
-    if event.mode == "standby":
-        event.detail = "standby モード（他のチャネルがチャットを操作中）のため何もしません"
-        return IGNORED
-    if event.source_type in ("group", "room"):
-        event.detail = f"{event.source_type} のイベントはATSでは扱いません"
-        return IGNORED
-    handler = HANDLERS.get(event.event_type)
-    if handler is None:
-        event.detail = f"未知のイベントの種類: {event.event_type}"
-        return IGNORED
-    return handler(event)
-
-
 # --- claiming and recording ---------------------------------------------------------------
 
 
 def _due(now: datetime) -> Q:
     return (
         Q(processed_at__isnull=True)
+        & Q(attempts__lt=MAX_ATTEMPTS)  # a row killed with its worker that often is the sweeper's
         & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     )
 
 
 def backoff_seconds(attempts: int) -> float:
-    return float(min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1)))
+    return backoff(attempts, base=BACKOFF_BASE_SECONDS, cap=BACKOFF_MAX_SECONDS)
 
 
-def _run(event: LineWebhookEvent) -> Result:
-    """Process a row this worker has claimed."""
-    event.detail = ""
-    try:
-        outcome = dispatch(event)
-    except Retry as exc:
-        delay = backoff_seconds(event.attempts)
-        LineWebhookEvent.objects.filter(pk=event.pk).update(
-            claimed_until=None, next_attempt_at=timezone.now() + timedelta(seconds=delay), detail=str(exc)[:2000]
-        )
-        return Result(event.pk, RETRY, delay)
-    except Exception as exc:
-        logger.exception("LINE event %s (%s) failed, attempt %d", event.pk, event.event_type, event.attempts)
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        if event.attempts < MAX_ATTEMPTS:
-            delay = backoff_seconds(event.attempts)
-            LineWebhookEvent.objects.filter(pk=event.pk).update(
-                claimed_until=None, next_attempt_at=timezone.now() + timedelta(seconds=delay), detail=error
-            )
-            return Result(event.pk, RETRY, delay)
-        outcome, event.detail = FAILED, error
-    LineWebhookEvent.objects.filter(pk=event.pk).update(
-        processed_at=timezone.now(),
-        outcome=outcome[:32],
-        detail=event.detail[:2000],
-        claimed_until=None,
-        next_attempt_at=None,
-    )
+def _write(event: LineWebhookEvent, **fields: object) -> None:
+    LineWebhookEvent.objects.filter(pk=event.pk).update(claimed_until=None, **fields)
+
+
+def _finish(event: LineWebhookEvent, outcome: str) -> Result:
+    _write(event, processed_at=timezone.now(), outcome=outcome[:32], detail=event.detail[:2000], next_attempt_at=None)
     return Result(event.pk, outcome)
 
 
-def process_event(event_id: int) -> Result | None:
-    """Claim and process one event; None when it is done already or another worker holds it."""
+def _again(event: LineWebhookEvent, error: str, *, downloading: bool) -> Result:
+    """A failed try: later with backoff, or failed for good after MAX_ATTEMPTS."""
+    if event.attempts < MAX_ATTEMPTS:
+        delay = backoff_seconds(event.attempts)
+        _write(event, next_attempt_at=timezone.now() + timedelta(seconds=delay), detail=error[:2000])
+        return Result(event.pk, RETRY, delay)
+    if downloading:  # the timeline must not say 「取得しています…」 forever
+        tell_unavailable(event)
+    event.detail = error
+    return _finish(event, FAILED)
+
+
+def _run(event: LineWebhookEvent) -> Result:
+    """Process a row this worker has claimed: its handler, or its content download."""
+    downloading = event.outcome == CONTENT
+    event.detail = ""
+    try:
+        outcome = download(event, final_attempt=event.attempts >= MAX_ATTEMPTS) if downloading else dispatch(event)
+    except SoftTimeLimitExceeded:
+        raise  # the task is out of time, not the event at fault: the row's lease brings it back
+    except Retry as exc:
+        return _again(event, str(exc), downloading=downloading)
+    except Exception as exc:
+        logger.exception("LINE event %s (%s) failed, attempt %d", event.pk, event.event_type, event.attempts)
+        return _again(event, f"{type(exc).__name__}: {exc}", downloading=downloading)
+    if outcome == CONTENT:
+        # The download is a new step with tries of its own; `next_attempt_at` = now marks when
+        # it became due (the sweeper's clock for a lost wake-up).
+        _write(event, outcome=CONTENT, attempts=0, next_attempt_at=timezone.now(), detail="コンテンツを取得します")
+        return Result(event.pk, CONTENT)
+    result = _finish(event, outcome)
+    if outcome == UNLINKED and event.event_type in RECONCILED_TYPES:
+        _reconcile_if_linked_meanwhile(event)
+    return result
+
+
+def _claim_one(event_id: int, rows: QuerySet[LineWebhookEvent]) -> LineWebhookEvent | None:
     now = timezone.now()
-    claimed = (
-        LineWebhookEvent.objects.filter(_due(now), pk=event_id).update(
-            claimed_until=now + LEASE, attempts=F("attempts") + 1
-        )
-        == 1
-    )
-    if not claimed:
-        return None
-    return _run(LineWebhookEvent.objects.get(pk=event_id))
+    claimed = rows.filter(_due(now), pk=event_id).update(claimed_until=now + LEASE, attempts=F("attempts") + 1)
+    return LineWebhookEvent.objects.get(pk=event_id) if claimed == 1 else None
 
 
-def _claim_batch(now: datetime, limit: int, stale_only: bool) -> list[int]:
-    rows = LineWebhookEvent.objects.filter(_due(now))
-    if stale_only:
-        rows = rows.filter(
-            Q(next_attempt_at__isnull=True, received_at__lt=now - STALE_AFTER) | Q(next_attempt_at__isnull=False)
-        )
+def process_event(event_id: int) -> Result | None:
+    """Claim and process one event, whichever its step (a retry, or a manual re-run); None when
+    it is done already, not due, or another worker holds it."""
+    event = _claim_one(event_id, LineWebhookEvent.objects.all())
+    return None if event is None else _run(event)
+
+
+def download_content(event_id: int) -> Result | None:
+    """Claim and run the content download of one message event; None when there is none due."""
+    event = _claim_one(event_id, LineWebhookEvent.objects.filter(outcome=CONTENT))
+    return None if event is None else _run(event)
+
+
+def _claim_batch(company_id: int | None, limit: int) -> list[LineWebhookEvent]:
+    now = timezone.now()
+    rows = LineWebhookEvent.objects.filter(_due(now)).exclude(outcome=CONTENT)
+    if company_id is not None:
+        rows = rows.filter(company_id=company_id)
     with transaction.atomic():
         ids = list(
             rows.order_by("timestamp", "id").select_for_update(skip_locked=True).values_list("id", flat=True)[:limit]
         )
         if ids:
             LineWebhookEvent.objects.filter(id__in=ids).update(claimed_until=now + LEASE, attempts=F("attempts") + 1)
-    return ids
+    return list(LineWebhookEvent.objects.filter(id__in=ids).order_by("timestamp", "id")) if ids else []
 
 
-def process_pending(*, stale_only: bool = False, max_rows: int = DRAIN_LIMIT) -> list[Result]:
-    """Drain the due events of every company, oldest event first, in claimed batches (several
-    workers share the work). `stale_only` is the sweeper's view: rows nobody woke up for, and
-    retries that are due."""
-    results: list[Result] = []
-    while len(results) < max_rows:
-        ids = _claim_batch(timezone.now(), BATCH, stale_only)
-        if not ids:
-            break
-        for event in LineWebhookEvent.objects.filter(id__in=ids).order_by("timestamp", "id"):
-            results.append(_run(event))
-    return results
+def _release(events: list[LineWebhookEvent]) -> None:
+    """Hand back rows this worker claimed but never started (as if never claimed)."""
+    if events:
+        LineWebhookEvent.objects.filter(id__in=[e.pk for e in events], processed_at__isnull=True).update(
+            claimed_until=None,
+            attempts=Greatest(F("attempts") - 1, 0),  # 0: the admin reset it meanwhile
+        )
+
+
+@dataclass
+class Drained:
+    results: list[Result] = field(default_factory=list)
+    more: bool = False  # stopped by the budget, not for want of rows: continue in a fresh task
+
+
+def process_pending(company: Company | int | None = None, *, budget: float | None = None) -> Drained:
+    """Process the company's due events (every company's when None), oldest event first, in
+    claimed batches (several workers share the work), for at most `budget` seconds
+    (`BUDGET_SECONDS` by default)."""
+    company_id = None if company is None else company_pk(company)
+    deadline = timezone.now() + timedelta(seconds=BUDGET_SECONDS if budget is None else budget)
+    drained = Drained()
+    while timezone.now() < deadline:
+        batch = _claim_batch(company_id, BATCH)
+        if not batch:
+            return drained
+        try:
+            while batch and timezone.now() < deadline:
+                drained.results.append(_run(batch.pop(0)))
+        finally:
+            _release(batch)  # out of budget, or the task is being stopped (SoftTimeLimitExceeded)
+    drained.more = True
+    return drained
+
+
+# --- the sweeper --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Swept:
+    failed: int  # rows given up on: their worker was killed on every one of MAX_ATTEMPTS tries
+    companies: list[int]  # companies with due events nobody is working on (a lost wake-up)
+    downloads: list[int]  # content downloads that are due with nobody working on them
+
+
+def sweep(*, now: datetime | None = None) -> Swept:
+    """What beat's sweeper hands out: rows whose wake-up or retry task was lost, and rows that
+    can never be claimed again (MAX_ATTEMPTS claims, none finished), which it marks failed."""
+    now = now or timezone.now()
+    failed = _fail_exhausted(now)
+    cutoff = now - STALE_AFTER
+    lost = Q(next_attempt_at__isnull=True, received_at__lt=cutoff) | Q(next_attempt_at__lt=cutoff)
+    due = LineWebhookEvent.objects.filter(_due(now)).filter(lost)
+    companies = list(
+        due.exclude(outcome=CONTENT).order_by().values_list("company_id", flat=True).distinct()[:SWEEP_LIMIT]
+    )
+    downloads = list(due.filter(outcome=CONTENT).order_by("timestamp").values_list("id", flat=True)[:SWEEP_LIMIT])
+    return Swept(failed, companies, downloads)
+
+
+def _fail_exhausted(now: datetime) -> int:
+    exhausted = LineWebhookEvent.objects.filter(processed_at__isnull=True, attempts__gte=MAX_ATTEMPTS).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+    failed = 0
+    for event in exhausted.order_by("id")[:SWEEP_LIMIT]:
+        event.detail = (
+            f"{event.attempts}回処理を始めましたが、いずれも完了しませんでした"
+            f"（処理中のワーカーが時間切れで停止した可能性があります）。直前の記録: {event.detail}"
+        )[:2000]
+        done = exhausted.filter(pk=event.pk).update(
+            processed_at=now, outcome=FAILED, detail=event.detail, claimed_until=None, next_attempt_at=None
+        )
+        if done and event.outcome == CONTENT:
+            tell_unavailable(event)
+        failed += done
+    if failed:
+        logger.error("LINE event sweeper: %d events failed after %d unfinished attempts", failed, MAX_ATTEMPTS)
+    return failed
 
 
 # --- for friend registration --------------------------------------------------------------
@@ -362,17 +267,28 @@ def process_pending(*, stale_only: bool = False, max_rows: int = DRAIN_LIMIT) ->
 def reconcile_user(company: Company | int, line_user_id: str) -> int:
     """Process again the messages (and unsends) that `line_user_id` sent before any candidate of
     the company was linked to it, so they appear on that candidate's timeline. Friend
-    registration calls this right after it stores the candidate's LineAccount (inside its
-    transaction is fine: processing is woken on commit). Returns how many events were queued."""
+    registration calls this once the candidate's LineAccount is committed (not inside the
+    transaction that creates it: see `_reconcile_if_linked_meanwhile`). Returns how many events
+    were queued."""
     from line_integration import tasks  # tasks imports this module
 
-    company_id = company if isinstance(company, int) else company.pk
+    company_id = company_pk(company)
     count = LineWebhookEvent.objects.filter(
         company_id=company_id, source_user_id=line_user_id, outcome=UNLINKED, event_type__in=RECONCILED_TYPES
     ).update(processed_at=None, outcome="", detail="", attempts=0, next_attempt_at=None, claimed_until=None)
     if count:
-        transaction.on_commit(tasks.wake)
+        transaction.on_commit(lambda: tasks.wake(company_id))
     return count
+
+
+def _reconcile_if_linked_meanwhile(event: LineWebhookEvent) -> None:
+    """The race with friend registration: this worker found no account and has just written
+    "unlinked"; if the candidate linked in between, `reconcile_user` ran before that write and
+    did not see this row. Looking again AFTER the write closes the gap: either reconcile_user
+    saw the row as "unlinked", or the account was committed before this query and is seen here
+    (both may happen; processing twice is harmless)."""
+    if LineAccount.objects.filter(company_id=event.company_id, line_user_id=event.source_user_id).exists():
+        reconcile_user(event.company_id, event.source_user_id)
 
 
 # --- retention ----------------------------------------------------------------------------

@@ -9,12 +9,9 @@ stored `LineAccount` (ARCHITECTURE.md step 3, RELIABILITY.md §5).
 3. `handle_callback(company, params, …)` takes LINE's redirect for the company in the URL only:
    it claims the attempt once (a conditional update: a replayed callback fails), handles
    LINE's error redirect, exchanges the code, verifies the ID token, reads the profile and the
-   friendship status, then links the candidate in ONE transaction: the invitation is marked
-   used with a conditional update, the `LineAccount` is created, the attempt records the
-   outcome. A userId already tied to another candidate of the company is refused and recorded
-   as a conflict. After the commit, follow/unfollow events that arrived before the link are
-   applied (`friends.reconcile_account`) and the receiving side is told
-   (`events.reconcile_user`) so earlier messages find the candidate.
+   friendship status, then links the candidate (`friend_linking.link_candidate`: ONE
+   transaction; a userId already tied to another candidate of the company is refused and
+   recorded as a conflict; what arrived before the link is applied after the commit).
 
 Nothing is stored on a failure except the attempt's own outcome. Logs name the company,
 candidate and attempt ids and the failure code; never a token, code, state or secret.
@@ -30,15 +27,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from candidates.models import Candidate
-from hrmos.audit import log_action
 from hrmos.fields import FieldDecryptionError
 from hrmos.models import Company
-from line_integration import events, friends, invitations, login
+from line_integration import friend_linking, login
+from line_integration.friend_linking import Linking, record_outcome
 from line_integration.login import LoginError
 from line_integration.models import (
     FriendInvitation,
@@ -89,7 +85,7 @@ def _account_of(candidate: Candidate) -> LineAccount | None:
 
 
 def _usable_integration(company_id: int) -> LineIntegration | None:
-    integration = LineIntegration.objects.filter(company_id=company_id).first()
+    integration = LineIntegration.objects.for_company_or_none(company_id)
     if integration is None or not integration.is_linked or not integration.login_channel_id:
         return None
     return integration
@@ -112,10 +108,6 @@ def examine(invitation: FriendInvitation | None, *, now: datetime | None = None)
     if integration is None:
         return LinkView(LinkState.UNAVAILABLE, invitation)
     return LinkView(LinkState.LANDING, invitation, integration=integration)
-
-
-def find_invitation(token: str) -> FriendInvitation | None:
-    return invitations.find_invitation(token)
 
 
 # --- starting a login ----------------------------------------------------------------------
@@ -200,16 +192,9 @@ class CallbackResult:
         return examine(self.attempt.invitation).state == LinkState.LANDING
 
 
-def _record(attempt: LineLoginAttempt, outcome: str, reason: str = "", **fields: object) -> None:
-    LineLoginAttempt.objects.filter(pk=attempt.pk).update(outcome=outcome, failure_reason=reason[:64], **fields)
-    attempt.outcome, attempt.failure_reason = outcome, reason[:64]
-    for name, value in fields.items():
-        setattr(attempt, name, value)
-
-
 def _failed(attempt: LineLoginAttempt | None, reason: str, *, company: Company, record: bool = True) -> CallbackResult:
     if attempt is not None and record:
-        _record(attempt, LineLoginAttempt.Outcome.FAILED, reason)
+        record_outcome(attempt, LineLoginAttempt.Outcome.FAILED, reason)
     logger.info(
         "Friend registration failed for company %s, attempt %s: %s",
         company.pk,
@@ -328,19 +313,6 @@ def _friendship(access_token: str, params: Mapping[str, str], attempt: LineLogin
     return (LineAccount.FriendState.FRIEND if is_friend else LineAccount.FriendState.NOT_FRIEND), checked_at
 
 
-class _Conflict(Exception):
-    def __init__(self, holder: Candidate) -> None:
-        self.holder = holder
-
-
-class _AlreadyRegistered(Exception):
-    pass
-
-
-class _InvitationGone(Exception):
-    pass
-
-
 def _link(
     attempt: LineLoginAttempt,
     profile: login.Profile,
@@ -349,110 +321,15 @@ def _link(
     checked_at: datetime | None,
     now: datetime,
 ) -> CallbackResult:
-    invitation = attempt.invitation
-    candidate = invitation.candidate
-    company = invitation.company
-    try:
-        with transaction.atomic():
-            if LineAccount.objects.filter(candidate=candidate).exists():
-                raise _AlreadyRegistered
-            holder = (
-                LineAccount.objects.filter(company=company, line_user_id=profile.user_id)
-                .select_related("candidate")
-                .first()
-            )
-            if holder is not None:
-                raise _Conflict(holder.candidate)
-            if not invitations.mark_used(invitation, now=now, valid_at=attempt.created_at):
-                raise _InvitationGone
-            account = LineAccount.objects.create(
-                company=company,
-                candidate=candidate,
-                line_user_id=profile.user_id,
-                display_name=profile.display_name[:100],
-                picture_url=profile.picture_url[:500],
-                friend_state=friend_state,
-                state_changed_at=checked_at,
-            )
-            _record(attempt, LineLoginAttempt.Outcome.LINKED, line_user_id=profile.user_id)
-            log_action(
-                company,
-                None,
-                "line_friend.registered",
-                f"{candidate.name}さんがLINE友達登録を行いました（LINE表示名：{account.display_name or '未設定'}）",
-                candidate_id=candidate.pk,
-                friend_state=friend_state,
-            )
-    except _AlreadyRegistered:
-        return _already_registered(attempt)
-    except _Conflict as conflict:
-        return _conflict(attempt, profile.user_id, conflict.holder)
-    except _InvitationGone:
-        # A concurrent callback for the same link won the conditional update (we waited on
-        # its row lock): if it linked this candidate, this is simply "already registered".
-        if LineAccount.objects.filter(candidate=candidate).exists():
-            return _already_registered(attempt)
-        return _failed(attempt, "invitation_used", company=company)
-    except IntegrityError:
-        # A concurrent callback linked this candidate, or this LINE user, first.
-        if LineAccount.objects.filter(candidate=candidate).exists():
-            return _already_registered(attempt)
-        holder = LineAccount.objects.filter(company=company, line_user_id=profile.user_id).first()
-        if holder is not None:
-            return _conflict(attempt, profile.user_id, holder.candidate)
-        return _failed(attempt, "integrity", company=company)
-
-    logger.info("Friend registration: candidate %s linked (%s), attempt %s", candidate.pk, friend_state, attempt.pk)
-    _after_link(account)
-    account.refresh_from_db(fields=["friend_state", "state_changed_at"])
-    outcome = Outcome.FRIEND if account.friend_state == LineAccount.FriendState.FRIEND else Outcome.NOT_FRIEND
-    return CallbackResult(outcome, attempt)
-
-
-def _already_registered(attempt: LineLoginAttempt) -> CallbackResult:
-    _record(attempt, LineLoginAttempt.Outcome.ALREADY_REGISTERED)
-    logger.info("Friend registration attempt %s: candidate already registered", attempt.pk)
-    return CallbackResult(Outcome.ALREADY_REGISTERED, attempt)
-
-
-def _conflict(attempt: LineLoginAttempt, user_id: str, holder: Candidate) -> CallbackResult:
-    candidate = attempt.invitation.candidate
-    _record(
-        attempt,
-        LineLoginAttempt.Outcome.CONFLICT,
-        "line_user_taken",
-        line_user_id=user_id,
-        conflicting_candidate=holder,
-    )
-    log_action(
-        attempt.invitation.company,
-        None,
-        "line_friend.conflict",
-        f"{candidate.name}さんのLINE友達登録を受け付けませんでした：そのLINEアカウントは{holder.name}さんに登録済みです",
-        candidate_id=candidate.pk,
-        registered_candidate_id=holder.pk,
-        attempt_id=attempt.pk,
-    )
-    logger.warning(
-        "Friend registration attempt %s: LINE user already linked to candidate %s (not %s)",
-        attempt.pk,
-        holder.pk,
-        candidate.pk,
-    )
-    return CallbackResult(Outcome.CONFLICT, attempt, "line_user_taken")
-
-
-def _after_link(account: LineAccount) -> None:
-    """Apply what arrived before the link. Best effort: the link itself is committed, and a
-    follow/unfollow arriving later is applied by its own handler anyway."""
-    try:
-        friends.reconcile_account(account)
-    except Exception:
-        logger.exception("Friend registration: reconciling friend state of account %s failed", account.pk)
-    try:
-        events.reconcile_user(account.company_id, account.line_user_id)
-    except Exception:
-        logger.exception("Friend registration: reconciling stored events of account %s failed", account.pk)
+    linked = friend_linking.link_candidate(attempt, profile, friend_state=friend_state, checked_at=checked_at, now=now)
+    if linked.outcome == Linking.ALREADY_REGISTERED:
+        return CallbackResult(Outcome.ALREADY_REGISTERED, attempt)
+    if linked.outcome == Linking.CONFLICT:
+        return CallbackResult(Outcome.CONFLICT, attempt, "line_user_taken")
+    if linked.account is None:  # the invitation was used meanwhile, or an integrity refusal
+        return _failed(attempt, linked.outcome.value, company=attempt.invitation.company)
+    is_friend = linked.account.friend_state == LineAccount.FriendState.FRIEND
+    return CallbackResult(Outcome.FRIEND if is_friend else Outcome.NOT_FRIEND, attempt)
 
 
 # --- what the candidate sees afterwards ----------------------------------------------------
@@ -487,7 +364,7 @@ def result_for(attempt_public_id: object) -> ResultView | None:
 
 
 def completion_view(account: LineAccount) -> ResultView:
-    integration = LineIntegration.objects.filter(company_id=account.company_id).first()
+    integration = LineIntegration.objects.for_company_or_none(account.company_id)
     return ResultView(
         is_friend=account.friend_state == LineAccount.FriendState.FRIEND,
         company=account.company,

@@ -1,13 +1,27 @@
 """The candidate's friend-registration pages (public, no login). Thin: look up, call
 `friend_registration`, render.
 
-Every page here carries `Referrer-Policy: no-referrer` (the token or LINE's code is in the URL)
-and `Cache-Control: no-store`. No page takes a `next` or any other URL from the request: the
-only redirects are to LINE's authorize URL built from settings and to our own result page.
+The URLs carry the invitation token or LINE's code, so no page may leak its URL through
+`Referer`. Every page carries `Referrer-Policy: no-referrer` and `Cache-Control: no-store`,
+except the landing page (the one with the 「LINEでログイン」 form), which says `same-origin`
+(in the header and in the page's `<meta name="referrer">`, which would otherwise override it):
+the form's POST is CSRF-protected, and a browser sends `Origin: null` on a POST from a
+no-referrer page, which Django's CSRF check refuses. With `same-origin` the URL stays within
+our origin (cross-origin requests get no referrer), and the 302 to LINE that follows the POST
+says `no-referrer` again, so LINE never sees the token.
+
+Why CSRF matters on a public page: a forged POST would start a login for the attacker's
+invitation in the victim's browser, where LINE's SSO may log the victim straight in, attaching
+the victim's LINE account to the attacker's candidate (login CSRF).
+
+No page takes a `next` or any other URL from the request: the only redirects are to LINE's
+authorize URL built from settings and to our own result page.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -18,11 +32,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from hrmos.models import Company
 from line_integration import friend_registration as flow
+from line_integration.invitations import find_invitation
 from line_integration.models import FriendInvitation
 
 STATUS_FOR_LINK = {
@@ -39,13 +53,32 @@ TEMPLATE_FOR_LINK = {
 }
 
 
+LANDING_REFERRER_POLICY = "same-origin"
+TOKEN_IN_PATH = re.compile(r"(/line/friend/)(?!retry/|result/)[^/\s?#]+")
+
+
+class RedactInvitationTokens(logging.Filter):
+    """Django logs the path of every 4xx/5xx answer (`django.request`) and of a CSRF refusal
+    (`django.security.csrf`); for `/line/friend/<token>/` the path is the secret. Installed on
+    those loggers by `LineIntegrationConfig.ready()`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(TOKEN_IN_PATH.sub(r"\1…", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+redact_invitation_tokens = RedactInvitationTokens()
+
+
 def candidate_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Public, never cached, never leaking its URL through Referer."""
+    """Public, never cached, never leaking its URL through Referer (unless the view chose
+    `same-origin`, for the landing page's form)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
+        response.setdefault("Referrer-Policy", "no-referrer")
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
 
@@ -62,6 +95,7 @@ def _link_page(request: HttpRequest, view: flow.LinkView, action_url: str) -> Ht
         context["invitation"] = view.invitation
     response = render(request, TEMPLATE_FOR_LINK[view.state], context, status=STATUS_FOR_LINK[view.state])
     if view.state == flow.LinkState.LANDING:
+        response["Referrer-Policy"] = LANDING_REFERRER_POLICY  # see the module docstring
         # Browsers apply the page's CSP form-action to the redirect that follows the POST: allow
         # LINE Login's host as configured now (the settings' policy froze it at startup).
         response._csp_update = {"form-action": [settings.LINE_ACCESS_BASE]}  # type: ignore[attr-defined]
@@ -80,24 +114,17 @@ def _landing_or_start(request: HttpRequest, invitation: FriendInvitation | None,
 
 
 @candidate_page
-@csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 def friend(request: HttpRequest, token: str) -> HttpResponse:
     """`/line/friend/<token>/`: the link from the invitation email.
 
     GET explains what will happen (a mail client's link scanner may GET it: nothing changes);
-    POST (the 「LINEでログイン」 button) starts a login attempt and goes to LINE.
-
-    The POST is CSRF-exempt on purpose. With `Referrer-Policy: no-referrer` a browser sends
-    `Origin: null` on the form's POST, which Django's CSRF check refuses; and there is nothing
-    to forge: the POST carries no input besides the token in the URL, and whoever holds the
-    link can press the button themselves. The login itself is bound by state, nonce and PKCE."""
-    invitation = flow.find_invitation(token)
-    return _landing_or_start(request, invitation, request.path)
+    POST (the 「LINEでログイン」 button, with its CSRF token) starts a login attempt and goes
+    to LINE."""
+    return _landing_or_start(request, find_invitation(token), request.path)
 
 
 @candidate_page
-@csrf_exempt  # as `friend`
 @require_http_methods(["GET", "HEAD", "POST"])
 def friend_retry(request: HttpRequest, attempt_id: Any) -> HttpResponse:
     """「もう一度試す」 from the failure page: the same landing page for the same invitation."""

@@ -1,11 +1,11 @@
 """LINE Login v2.1 over plain HTTP: the authorize URL, the code exchange, the ID token, the
 user's profile and friendship status (LINE_PLATFORM.md §4).
 
-line-bot-sdk has no LINE Login client, so these are `requests` calls, each with a timeout and
-no retries (an authorization code is single use: a blind retry could only fail). Base URLs
-come from `settings.LINE_ACCESS_BASE` (the browser-facing authorize page) and
-`settings.LINE_API_BASE` (token, profile, friendship), read on every call so tests and the
-emulator can point them anywhere.
+line-bot-sdk has no LINE Login client, so these are `requests` calls, each with the client's
+timeout (`client.http_timeout()`) and no retries (an authorization code is single use: a blind
+retry could only fail). Base URLs come from `settings.LINE_ACCESS_BASE` (the browser-facing
+authorize page) and `settings.LINE_API_BASE` (token, profile, friendship), read on every call
+so tests and the emulator can point them anywhere.
 
 The ID token of a web login is a JWT signed HS256 with the Login channel secret (§4.4 option
 B); it is verified here, locally: signature, `iss`, `aud` = the Login channel id, `exp`, and
@@ -31,6 +31,8 @@ import requests
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
+from line_integration.client import http_timeout
+
 logger = logging.getLogger(__name__)
 
 ISSUER = "https://access.line.me"
@@ -39,7 +41,6 @@ TOKEN_PATH = "/oauth2/v2.1/token"  # noqa: S105 (a path, not a secret)
 PROFILE_PATH = "/v2/profile"
 FRIENDSHIP_PATH = "/friendship/v1/status"
 SCOPE = "openid profile"
-DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 10.0)
 # LINE's clock and ours may differ by a little; an ID token lives for an hour or so.
 CLOCK_LEEWAY_SECONDS = 60
 USER_ID_RE = re.compile(r"U[0-9a-f]{32}")
@@ -134,10 +135,6 @@ def _quote(value: str, safe: str = "", encoding: str | None = None, errors: str 
 # --- HTTP ----------------------------------------------------------------------------------
 
 
-def _timeout() -> tuple[float, float]:
-    return tuple(getattr(settings, "LINE_HTTP_TIMEOUT", DEFAULT_TIMEOUT))  # type: ignore[return-value]
-
-
 def _oauth_error(response: requests.Response) -> str:
     """LINE's `error` code (invalid_grant, invalid_client, …), never its description text."""
     try:
@@ -154,7 +151,7 @@ def _oauth_error(response: requests.Response) -> str:
 def _request(step: LoginStep, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
     url = f"{settings.LINE_API_BASE}{path}"
     try:
-        response = requests.request(method, url, timeout=_timeout(), allow_redirects=False, **kwargs)
+        response = requests.request(method, url, timeout=http_timeout(), allow_redirects=False, **kwargs)
     except requests.Timeout as exc:
         raise _chain(step, "timeout", exc) from None
     except requests.RequestException as exc:

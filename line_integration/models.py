@@ -6,12 +6,13 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from candidates.models import Candidate
 from hrmos.fields import EncryptedTextField
 from hrmos.models import Company
-from hrmos.tenancy import CompanyOwned
+from hrmos.tenancy import CompanyOwned, company_pk
 
 SECRET_MASK_LENGTH = 28
 
@@ -40,6 +41,19 @@ def callback_url(company: Company) -> str:
 def webhook_url(company: Company) -> str:
     """The webhook URL set on the Messaging API channel (by 「Webhookを設定」 or by hand)."""
     return f"{settings.SITE_URL}/line/webhook/{company.public_id}/"
+
+
+def local_display(moment: datetime) -> str:
+    """A stored (UTC) time as the recruiter reads it: Japan time, to the minute."""
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+
+
+class LineIntegrationQuerySet(models.QuerySet):
+    def for_company_or_none(self, company: Company | int) -> "LineIntegration | None":
+        """The company's integration row whatever its status (check `is_linked`), or None when
+        the company never started linking. Never creates one: see
+        `actions.get_or_create_integration` for that."""
+        return self.filter(company_id=company_pk(company)).first()
 
 
 class LineIntegration(models.Model):
@@ -95,6 +109,8 @@ class LineIntegration(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    objects = LineIntegrationQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("LINE連携")
@@ -218,7 +234,7 @@ class FriendInvitation(CompanyOwned):
         indexes = [models.Index(fields=["candidate", "-created_at"], name="friend_invitation_candidate")]
 
     def __str__(self) -> str:
-        return f"{self.candidate} ({self.expires_at:%Y-%m-%d %H:%M}まで)"
+        return f"{self.candidate} ({local_display(self.expires_at)}まで)"
 
     def is_valid_at(self, now: datetime) -> bool:
         return self.used_at is None and now < self.expires_at
@@ -275,7 +291,7 @@ class LineLoginAttempt(CompanyOwned):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.invitation.candidate} {self.created_at:%Y-%m-%d %H:%M} ({self.get_outcome_display()})"
+        return f"{self.invitation.candidate} {local_display(self.created_at)} ({self.get_outcome_display()})"
 
     @property
     def is_conflict(self) -> bool:
@@ -298,6 +314,7 @@ class LineWebhookEvent(CompanyOwned):
     IGNORED = "ignored"
     UNLINKED = "unlinked"  # from a LINE user no candidate is linked to yet: kept for reconcile_user
     FAILED = "failed"
+    CONTENT = "content"  # not final (processed_at NULL): on the timeline, the file download is due
 
     webhook_event_id = models.CharField(_("Webhookイベント ID"), max_length=64)
     event_type = models.CharField(_("イベントの種類"), max_length=40)

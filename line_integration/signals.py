@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
 
 from django.dispatch import Signal
 
@@ -43,9 +45,21 @@ class ReceivedLineMessage:
 
 @dataclass(frozen=True)
 class DownloadedContent:
+    """A downloaded file, streamed to a temporary file (at most `content.max_bytes()`) that
+    exists while the signal is being handled. `open()` reads it without loading it whole."""
+
     name: str
-    data: bytes = field(repr=False)
+    path: Path
     content_type: str
+    size: int
+
+    def open(self) -> BinaryIO:
+        return self.path.open("rb")
+
+    @property
+    def data(self) -> bytes:
+        """The whole file in memory (capped by the download's size limit); prefer `open()`."""
+        return self.path.read_bytes()
 
 
 # kwargs: message=ReceivedLineMessage

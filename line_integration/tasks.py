@@ -2,14 +2,19 @@
 
 How processing is woken (the webhook's hot path must stay cheap): publishing one Celery
 message per webhook request costs a broker round trip and kombu's serialisation in the
-request, for work that batches naturally. So the webhook calls `wake()` on commit, which only
-sets an in-process flag; a daemon thread per process publishes ONE `process_pending` task per
-wake-up, at most every `WAKE_INTERVAL` seconds, and that task drains every due event (claimed
-in batches, so several workers share the work). The flag is cleared *before* each publish, so
-a commit after a publish always causes another publish: every stored event is followed by a
-task published after its commit. A process that dies in that short window leaves rows that
-`sweep` (beat, every 30 s) processes once they are `events.STALE_AFTER` old; on exit the
-thread flushes a pending wake-up. With `task_always_eager` (tests), `wake()` drains inline.
+request, for work that batches naturally. So the webhook calls `wake(company_id)` on commit,
+which only records the company in an in-process set; a daemon thread per process publishes ONE
+`process_pending(company_id)` task per company woken, at most every `WAKE_INTERVAL` seconds,
+and that task drains the company's due events for up to `events.BUDGET_SECONDS`, then hands
+over to a fresh task (so companies take turns in the queue instead of one burst holding a
+worker). The set is swapped out *before* each publish, so a commit after a publish always
+causes another publish: every stored event is followed by a task published after its commit.
+A process that dies in that short window leaves rows that `sweep` (beat, every 30 s) hands out
+once they are `events.STALE_AFTER` old; on exit the thread flushes pending wake-ups. With
+`task_always_eager` (tests), `wake()` drains inline.
+
+Content downloads are tasks of their own (`download_content(event_id)`), enqueued when a
+content message has been put on the timeline.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import time
 from datetime import timedelta
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
@@ -39,43 +45,68 @@ DB_RETRY = {
 }
 
 
-def _schedule_retries(results: list[events.Result]) -> None:
-    if process_event.app.conf.task_always_eager:
-        return  # tests drive retries explicitly; the sweeper covers them in production
+def _eager() -> bool:
+    return bool(process_pending.app.conf.task_always_eager)
+
+
+def _follow_up(results: list[events.Result]) -> None:
+    """Downloads for the content messages just put on the timeline; countdown tasks for retries."""
     for result in results:
-        if result.outcome == events.RETRY and result.retry_in is not None:
+        if result.outcome == events.CONTENT:
+            download_content.delay_on_commit(result.event_id)
+        elif result.outcome == events.RETRY and result.retry_in is not None and not _eager():
+            # Tests drive retries explicitly; in production the sweeper covers a lost countdown.
             process_event.apply_async((result.event_id,), countdown=result.retry_in)
 
 
 @shared_task(**DB_RETRY)
-def process_pending() -> int:
-    """Drain every due event (woken after webhook commits)."""
-    results = events.process_pending()
-    _schedule_retries(results)
-    if len(results) >= events.DRAIN_LIMIT and not process_pending.app.conf.task_always_eager:
-        process_pending.delay()  # a backlog: carry on in a fresh task rather than hold this one
-    return len(results)
+def process_pending(company_id: int | None = None) -> int:
+    """Drain one company's due events (every company's when None) for a bounded time."""
+    try:
+        drained = events.process_pending(company_id)
+    except SoftTimeLimitExceeded:
+        if not _eager():
+            process_pending.delay(company_id)  # its unstarted rows were handed back: carry on afresh
+        raise
+    _follow_up(drained.results)
+    if drained.more and not _eager():
+        process_pending.delay(company_id)  # a backlog: carry on in a fresh task rather than hold this one
+    return len(drained.results)
 
 
 @shared_task(**DB_RETRY)
 def process_event(event_id: int) -> str | None:
-    """One event: a retry with backoff (content still being prepared), or a manual re-run."""
+    """One event: a retry with backoff, or a manual re-run (admin's 再処理)."""
     result = events.process_event(event_id)
     if result is None:
         return None
-    _schedule_retries([result])
+    _follow_up([result])
+    return result.outcome
+
+
+@shared_task(**DB_RETRY)
+def download_content(event_id: int) -> str | None:
+    """The image, video, audio or file of one message event (see events.download_content)."""
+    result = events.download_content(event_id)
+    if result is None:
+        return None
+    _follow_up([result])
     return result.outcome
 
 
 @shared_task(**DB_RETRY)
 def sweep() -> int:
-    """Beat: events left unprocessed (a lost wake-up, a worker that died mid-claim) and retries
-    whose countdown task was lost."""
-    results = events.process_pending(stale_only=True)
-    if results:
-        logger.info("LINE event sweeper processed %d events", len(results))
-    _schedule_retries(results)
-    return len(results)
+    """Beat: wake processing for events left unprocessed (a lost wake-up, a worker that died
+    mid-claim, a retry whose countdown task was lost) and fail events no worker ever finished."""
+    swept = events.sweep()
+    for company_id in swept.companies:
+        process_pending.delay(company_id)
+    for event_id in swept.downloads:
+        download_content.delay(event_id)
+    handed_out = len(swept.companies) + len(swept.downloads)
+    if handed_out:
+        logger.info("LINE event sweeper woke %d companies and %d downloads", len(swept.companies), len(swept.downloads))
+    return swept.failed + handed_out
 
 
 @shared_task
@@ -88,22 +119,25 @@ def purge_old_events() -> int:
 
 
 class Waker:
-    """Coalesces wake-ups of `process_pending` per process (see the module docstring)."""
+    """Coalesces wake-ups of `process_pending` per process and company (see the module docstring)."""
 
     def __init__(self, interval: float = WAKE_INTERVAL) -> None:
         self.interval = interval
         self.published = 0
+        self._due: set[int | None] = set()
         self._flag = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
 
-    def __call__(self) -> None:
-        if self._flag.is_set() and self._pid == os.getpid():
+    def __call__(self, company_id: int | None = None) -> None:
+        if self._pid == os.getpid() and company_id in self._due:
             return  # a publish is already due after this commit (the common case under load)
-        if process_pending.app.conf.task_always_eager:
-            process_pending.delay()
+        if _eager():
+            process_pending.delay(company_id)
             return
+        with self._lock:
+            self._due.add(company_id)
         self._flag.set()
         if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
             self._start()
@@ -120,20 +154,23 @@ class Waker:
         while True:
             self._flag.wait()
             self._flag.clear()
-            self._publish()
+            self._publish_due()
             time.sleep(self.interval)
 
-    def _publish(self) -> None:
-        try:
-            process_pending.apply_async()
-            self.published += 1
-        except Exception:
-            logger.exception("Could not wake LINE event processing; the sweeper will process the events")
+    def _publish_due(self) -> None:
+        with self._lock:
+            due, self._due = self._due, set()
+        for company_id in due:
+            try:
+                process_pending.apply_async((company_id,))
+                self.published += 1
+            except Exception:
+                logger.exception("Could not wake LINE event processing; the sweeper will process the events")
 
     def flush(self) -> None:
-        if self._flag.is_set() and self._pid == os.getpid():
+        if self._pid == os.getpid() and self._due:
             self._flag.clear()
-            self._publish()
+            self._publish_due()
 
 
 wake = Waker()

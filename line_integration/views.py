@@ -31,7 +31,7 @@ AUDIT_LABELS = {
 
 def _integration(company: Company) -> LineIntegration:
     # No row is created by just looking at the page.
-    return LineIntegration.objects.filter(company=company).first() or LineIntegration(company=company)
+    return LineIntegration.objects.for_company_or_none(company) or LineIntegration(company=company)
 
 
 def _audit_entries(company: Company) -> list[dict[str, Any]]:

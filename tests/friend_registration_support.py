@@ -36,6 +36,7 @@ EXPIRED_TEXT = "URLをお申し込みください"  # 「このURLの有効期�
 _FORM_RE = re.compile(r"<form\b[^>]*\bmethod=\"post\"[^>]*>(.*?)</form>", re.S | re.I)
 _ACTION_RE = re.compile(r"<form\b[^>]*\baction=\"([^\"]*)\"", re.I)
 _HREF_RE = re.compile(r"href=\"([^\"]+)\"")
+_HIDDEN_RE = re.compile(r"<input\b[^>]*\btype=\"hidden\"[^>]*\bname=\"([^\"]+)\"[^>]*\bvalue=\"([^\"]*)\"", re.I)
 
 
 def link_company(
@@ -89,15 +90,21 @@ class CandidateBrowser:
         return self.session.get(url, allow_redirects=follow, timeout=30)
 
     def press_login(self, page_url: str) -> str:
-        """Open the landing page and press 「LINEでログイン」; returns LINE's authorize URL."""
+        """Open the landing page and press 「LINEでログイン」 (the form's hidden fields, i.e. the
+        CSRF token, go with it); returns LINE's authorize URL."""
+        response = self.submit_landing_form(page_url)
+        assert response.status_code == 302, response.text[:500]
+        return response.headers["Location"]
+
+    def submit_landing_form(self, page_url: str, *, with_hidden_fields: bool = True) -> requests.Response:
         page = self.get(page_url)
         assert page.status_code == 200, page.text[:500]
         form = _FORM_RE.search(page.text)
         assert form is not None, "the landing page has no POST form"
         action = unescape(_ACTION_RE.search(form.group(0)).group(1))
-        response = self.session.post(urljoin(page_url, action), allow_redirects=False, timeout=30)
-        assert response.status_code == 302, response.text[:500]
-        return response.headers["Location"]
+        fields = {name: unescape(value) for name, value in _HIDDEN_RE.findall(form.group(0))}
+        data = fields if with_hidden_fields else {}
+        return self.session.post(urljoin(page_url, action), data=data, allow_redirects=False, timeout=30)
 
     def through_line(self, authorize_url: str, persona_id: str, add_friend: bool = True, cancel: bool = False) -> str:
         """LINE's login, consent and add-friend pages; returns the redirect back to the app."""

@@ -231,7 +231,9 @@ def test_a_second_link_for_a_registered_candidate_shows_only_the_completion_page
         assert page.status_code == 200
         assert COMPLETE_TEXT in page.text
         assert "<form" not in page.text  # no way to log in again
-    pressed = browser.session.post(second, allow_redirects=False, timeout=30)
+    # A landing page left open from before the registration, pressed now (its CSRF token is valid).
+    csrf = {"csrfmiddlewaretoken": browser.session.cookies["csrftoken"]}
+    pressed = browser.session.post(second, data=csrf, allow_redirects=False, timeout=30)
     assert pressed.status_code == 200 and COMPLETE_TEXT in pressed.text
     assert LineLoginAttempt.objects.count() == 1
     assert LineAccount.objects.count() == 1
@@ -276,11 +278,50 @@ def test_an_unknown_link_shows_the_expired_page(site, browser):
     assert page.status_code == 410 and EXPIRED_TEXT in page.text
 
 
-def test_the_pages_carrying_the_token_send_no_referrer(pair, browser, candidate):
+def test_the_token_never_leaves_our_origin_through_the_referrer(pair, browser, candidate):
     page = browser.get(invite(candidate))
+    redirect = browser.submit_landing_form(invite(candidate))
+
+    # The landing page's form needs a real Origin for its CSRF check: same-origin (a
+    # cross-origin request gets no referrer); the redirect to LINE sends none at all.
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    assert '<meta name="referrer" content="same-origin">' in page.text
+    assert "no-store" in page.headers["Cache-Control"]
+    assert redirect.status_code == 302 and redirect.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_the_other_candidate_pages_send_no_referrer(site, browser):
+    page = browser.get(f"{site}/line/friend/not-a-real-token/")
 
     assert page.headers["Referrer-Policy"] == "no-referrer"
-    assert "no-store" in page.headers["Cache-Control"]
+    assert '<meta name="referrer" content="no-referrer">' in page.text
+
+
+def test_a_forged_post_without_the_csrf_token_starts_no_login(pair, browser, candidate):
+    """Login CSRF: another site posting to a candidate's link must not send the visitor's
+    browser to LINE Login for that candidate."""
+    response = browser.submit_landing_form(invite(candidate), with_hidden_fields=False)
+
+    assert response.status_code == 403
+    assert "ページの有効期限が切れました" in response.text  # our page, in Japanese
+    assert not LineLoginAttempt.objects.exists()
+
+
+def test_a_post_from_another_origin_starts_no_login(pair, browser, candidate, site):
+    url = invite(candidate)
+    page = browser.get(url)
+    token = browser.session.cookies["csrftoken"]
+
+    response = browser.session.post(
+        url,
+        data={"csrfmiddlewaretoken": token},
+        headers={"Origin": "https://attacker.example"},
+        allow_redirects=False,
+        timeout=30,
+    )
+
+    assert page.status_code == 200 and response.status_code == 403
+    assert not LineLoginAttempt.objects.exists()
 
 
 def test_opening_the_link_does_not_start_a_login(pair, browser, candidate):
@@ -563,14 +604,20 @@ def test_logs_never_contain_the_token_state_code_or_tokens(pair, browser, candid
     caplog.set_level(logging.DEBUG)
     url = invite(candidate)
     token = url.rstrip("/").rsplit("/", 1)[1]
+    browser.submit_landing_form(url, with_hidden_fields=False)  # a CSRF refusal logs the path
+    expired = invite(candidate, now=timezone.now() - timedelta(days=8))
+    assert browser.get(expired).status_code == 410  # Django logs a 4xx with its path
     authorize = browser.press_login(url)
     callback = browser.through_line(authorize, pair.persona_id)
     browser.back_to_app(callback)
     browser.back_to_app(callback)  # a replay, logged as a failure
 
     secrets = [token, query_of(authorize)["state"], query_of(authorize)["nonce"], query_of(callback)["code"]]
+    secrets.append(expired.rstrip("/").rsplit("/", 1)[1])
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "Friend registration" in logged
+    assert "Forbidden (CSRF token missing.): /line/friend/…/" in logged
+    assert "Gone: /line/friend/…/" in logged
     for secret in secrets:
         assert secret not in logged
 

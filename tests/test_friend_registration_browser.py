@@ -7,12 +7,10 @@ import pytest
 from django.db import connections
 
 from line_integration.models import LineAccount
-from tests.conftest import CHROMIUM
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.friend_registration_support import COMPLETE_TEXT, invite, link_company
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The operator's view of LINE data in the Django admin: read-only, secrets hidden, failed
 events can be run again."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from hrmos.models import User
 from line_integration.invitations import issue_invitation
-from line_integration.models import FriendInvitation, LineLoginAttempt, LineWebhookEvent
+from line_integration.models import FriendInvitation, LineIntegration, LineLoginAttempt, LineWebhookEvent
 from tests.line_webhook_helpers import fixture_body, link_directly, post
 
 pytestmark = pytest.mark.django_db
@@ -59,3 +59,32 @@ def test_login_attempt_secrets_are_not_shown_in_the_admin(admin_client, company,
     for secret in ("a" * 64, "nonce-value-123", "verifier-value-456"):
         assert secret not in page.content.decode()
     assert admin_client.get(reverse("admin:line_integration_lineloginattempt_add")).status_code == 403
+
+
+def test_invitations_and_login_attempts_are_named_in_japan_time(admin_client, company, candidate):
+    sent = datetime(2026, 3, 31, 15, 30, tzinfo=UTC)  # 4月1日 00:30 in Tokyo
+    issue_invitation(candidate, now=sent)
+    invitation = FriendInvitation.objects.get()
+    attempt = LineLoginAttempt.objects.create(
+        company=company,
+        invitation=invitation,
+        state_hash="b" * 64,
+        nonce="n",
+        code_verifier="v",
+        created_at=sent,
+        expires_at=sent + timedelta(minutes=10),
+    )
+
+    assert str(invitation).endswith("(2026-04-08 00:30まで)")
+    assert "2026-04-01 00:30" in str(attempt)
+    page = admin_client.get(reverse("admin:line_integration_friendinvitation_changelist"))
+    assert "2026-04-08 00:30まで" in page.content.decode()
+
+
+def test_an_integration_is_read_by_company_without_creating_one(company, other_company):
+    assert LineIntegration.objects.for_company_or_none(company) is None
+    link_directly(company)
+
+    assert LineIntegration.objects.for_company_or_none(company.pk).company_id == company.pk
+    assert LineIntegration.objects.for_company_or_none(other_company) is None
+    assert LineIntegration.objects.count() == 1

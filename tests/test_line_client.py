@@ -5,6 +5,7 @@ inject the emulator's faults and check the classification the send pipeline reli
 """
 
 import pickle
+import tempfile
 import uuid
 
 import pytest
@@ -242,40 +243,60 @@ def test_a_line_error_survives_pickling(pair, token):
     )
 
 
-# --- profile and content ---------------------------------------------------------------------------
+# --- content ------------------------------------------------------------------------------
 
 
-def test_profile_of_a_friend_and_of_a_stranger(line_emulator, pair, token):
-    profile = client.get_profile(token, pair.user_id)
-    assert profile.user_id == pair.user_id
-    assert profile.display_name == "山田 花子"
-    line_emulator.block(pair.messaging_channel_id, pair.persona_id)
-    with pytest.raises(LineError) as caught:
-        client.get_profile(token, pair.user_id)
-    assert caught.value.kind == LineErrorKind.NOT_FOUND
+def download(token: str, message_id: str, **kwargs) -> tuple[client.ContentInfo, bytes]:
+    with tempfile.TemporaryFile() as spool:
+        info = client.download_message_content(token, message_id, spool, max_bytes=kwargs.pop("max_bytes", 10**6))
+        spool.seek(0)
+        return info, spool.read()
 
 
-def test_content_is_downloaded_from_the_data_host(line_emulator, pair, token, settings):
+def test_content_is_streamed_from_the_data_host_into_a_file(line_emulator, pair, token, settings):
     settings.LINE_API_BASE = "http://127.0.0.1:9"  # proves content uses LINE_API_DATA_BASE only
     sent = line_emulator.send_file(pair.messaging_channel_id, pair.persona_id, b"%PDF-1.4 resume", "履歴書.pdf")
-    content = client.get_message_content(token, sent["message_id"])
-    assert content.data == b"%PDF-1.4 resume"
-    assert content.content_type.startswith("application/pdf")
-    assert "PDF" not in repr(content)
+    info, data = download(token, sent["message_id"])
+    assert data == b"%PDF-1.4 resume"
+    assert info.size == len(data) and info.content_type.startswith("application/pdf")
+
+
+def test_content_over_the_size_cap_is_too_large_and_permanent(line_emulator, pair, token):
+    sent = line_emulator.send_file(pair.messaging_channel_id, pair.persona_id, b"x" * 2000, "大きい.pdf")
+    with tempfile.TemporaryFile() as spool, pytest.raises(LineError) as caught:
+        client.download_message_content(token, sent["message_id"], spool, max_bytes=1999)
+    assert (caught.value.kind, caught.value.permanent) == (LineErrorKind.TOO_LARGE, True)
+    assert download(token, sent["message_id"], max_bytes=2000)[0].size == 2000  # exactly the cap is fine
+
+
+def test_a_download_slower_than_its_deadline_is_abandoned_as_transient(line_emulator, pair, token):
+    sent = line_emulator.send_file(pair.messaging_channel_id, pair.persona_id, b"%PDF-1.4 resume", "履歴書.pdf")
+    with tempfile.TemporaryFile() as spool, pytest.raises(LineError) as caught:
+        client.download_message_content(token, sent["message_id"], spool, max_bytes=10**6, deadline_seconds=-1)
+    assert (caught.value.kind, caught.value.transient) == (LineErrorKind.NETWORK, True)
 
 
 def test_content_preparing_missing_and_gone(line_emulator, pair, token):
     sent = line_emulator.send_image(pair.messaging_channel_id, pair.persona_id, b"\xff\xd8\xff jpeg")
     line_emulator.fault("GET /v2/bot/message/{messageId}/content", "202")
     with pytest.raises(LineError) as preparing:
-        client.get_message_content(token, sent["message_id"])
+        download(token, sent["message_id"])
     assert (preparing.value.kind, preparing.value.transient) == (LineErrorKind.PREPARING, True)
 
     with pytest.raises(LineError) as missing:
-        client.get_message_content(token, "000000000000000000")
-    assert missing.value.kind == LineErrorKind.NOT_FOUND
+        download(token, "000000000000000000")
+    assert missing.value.kind == LineErrorKind.NOT_FOUND and missing.value.message == "not found"
 
     line_emulator.unsend(pair.messaging_channel_id, pair.persona_id, sent["message_id"])
     with pytest.raises(LineError) as gone:
-        client.get_message_content(token, sent["message_id"])
+        download(token, sent["message_id"])
     assert (gone.value.kind, gone.value.permanent) == (LineErrorKind.GONE, True)
+
+
+def test_a_dropped_content_connection_is_a_transient_network_error(line_emulator, pair, token):
+    sent = line_emulator.send_image(pair.messaging_channel_id, pair.persona_id, b"\xff\xd8\xff jpeg")
+    line_emulator.fault("GET /v2/bot/message/{messageId}/content", "reset")
+    with pytest.raises(LineError) as caught:
+        download(token, sent["message_id"])
+    assert (caught.value.kind, caught.value.transient) == (LineErrorKind.NETWORK, True)
+    assert download(token, sent["message_id"])[1] == b"\xff\xd8\xff jpeg"  # the pool recovered

@@ -200,7 +200,7 @@ def test_a_row_claimed_by_another_worker_is_left_alone(company, client, django_c
     row = LineWebhookEvent.objects.get()
     LineWebhookEvent.objects.filter(pk=row.pk).update(claimed_until=timezone.now() + timedelta(minutes=5))
     assert events.process_event(row.pk) is None
-    assert events.process_pending() == []
+    assert events.process_pending().results == []
 
 
 def test_the_sweeper_processes_events_whose_wake_up_was_lost(company, client):

@@ -1,11 +1,21 @@
-"""The webhook's wake-up after commit: a flag in the request, coalesced publishes off it."""
+"""The webhook's wake-up after commit: a set of company ids in the request, coalesced
+publishes off it (one process_pending task per company)."""
 
 import time
 
 import pytest
 
 from hrmos.celery import app as celery_app
-from line_integration import tasks
+from line_integration import tasks, webhook
+from line_integration.models import LineWebhookEvent
+from tests.line_webhook_helpers import fixture_body, link_directly, post
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    webhook.forget_channels()
+    yield
+    webhook.forget_channels()
 
 
 @pytest.mark.redis
@@ -31,6 +41,28 @@ def test_a_burst_of_wake_ups_publishes_a_few_tasks_not_one_per_request():
     assert 1 <= waker.published == added <= 5
 
 
-def test_with_eager_tasks_a_wake_up_drains_inline(db):
-    assert celery_app.conf.task_always_eager
-    tasks.wake()  # nothing pending: it simply returns
+def test_wake_ups_become_one_task_per_company_woken(monkeypatch):
+    celery_app.conf.task_always_eager = False
+    published: list[tuple] = []
+    monkeypatch.setattr(tasks.process_pending, "apply_async", lambda args=(), **options: published.append(args))
+    waker = tasks.Waker(interval=0.01)
+    for _ in range(100):
+        waker(1)
+        waker(2)
+    deadline = time.monotonic() + 5
+    while {(1,), (2,)} - set(published) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert set(published) == {(1,), (2,)}
+    assert len(published) <= 4  # coalesced: not one task per wake-up
+
+
+@pytest.mark.django_db
+def test_with_eager_tasks_a_wake_up_processes_the_companys_events_inline(client, company):
+    link_directly(company)
+    post(client, company, fixture_body("postback"))  # stored; its on-commit wake-up is not run here
+    assert LineWebhookEvent.objects.get().processed_at is None
+
+    tasks.wake(company.pk)
+
+    row = LineWebhookEvent.objects.get()
+    assert row.outcome == "ignored" and row.processed_at is not None
