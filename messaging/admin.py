@@ -1,43 +1,102 @@
+"""The operator's view of sends, deliveries and timeline items: read-only.
+
+Everything here changes only through its own flows (compose, the delivery workers, the
+receiving side). An edit in the admin would bypass them: a delivery's status set by hand
+skips the pipeline's claim, and raw-id fields would let a row point at another company's
+candidate. Nothing is deleted here either: a send's rows are its record of what went out.
+"""
+
 from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from messaging.models import Delivery, Message, MessageAttachment, Send, SendAttachment
 
 
-class DeliveryInline(admin.TabularInline):
-    model = Delivery
-    extra = 0
-    can_delete = False
-    show_change_link = True
-    fields = ("channel", "recipient_name", "address", "status", "reason", "attempts", "sent_at")
-    readonly_fields = fields
-    max_num = 0
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Send)
-class SendAdmin(admin.ModelAdmin):
-    list_display = ("id", "company", "kind", "subject", "status", "recipient_count", "scheduled_at", "created_at")
-    list_filter = ("status", "kind", "send_line")
-    search_fields = ("subject",)
-    raw_id_fields = ("created_by", "in_reply_to")
-    readonly_fields = ("company", "version", "started_at", "completed_at", "cancelled_at")
+class SendAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "company",
+        "kind",
+        "subject",
+        "status",
+        "send_line",
+        "recipient_count",
+        "scheduled_at",
+        "created_at",
+        "delivery_list",
+    )
+    list_filter = ("status", "kind", "send_line", "recipient_type", "created_at")
+    search_fields = ("=id", "subject", "company__name", "company__public_id")
+    list_select_related = ("company",)
+    date_hierarchy = "created_at"
+
+    @admin.display(description="配信")
+    def delivery_list(self, obj: Send) -> str:
+        url = reverse("admin:messaging_delivery_changelist") + f"?send__id__exact={obj.pk}"
+        return format_html('<a href="{}">配信の一覧</a>', url)
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ("id", "send", "channel", "recipient_name", "status", "reason", "attempts", "updated_at")
-    list_filter = ("channel", "status")
-    search_fields = ("recipient_name", "address", "id")
-    raw_id_fields = ("send", "message", "candidate")
-    readonly_fields = ("company", "line_request_id", "line_accepted_request_id", "line_message_ids")
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "send_id",
+        "channel",
+        "recipient_name",
+        "status",
+        "reason",
+        "attempts",
+        "throttled",
+        "sent_at",
+        "updated_at",
+    )
+    list_filter = ("channel", "status", "recipient_kind")
+    search_fields = ("=id", "=send__id", "recipient_name", "address", "line_request_id")
+    show_full_result_count = False  # a COUNT over every delivery on each page is not worth it
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
-    list_display = ("id", "candidate", "channel", "direction", "subject", "occurred_at")
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "company",
+        "candidate",
+        "channel",
+        "direction",
+        "content_type",
+        "subject",
+        "occurred_at",
+        "read_at",
+        "unsent_at",
+    )
     list_filter = ("channel", "direction", "content_type")
-    raw_id_fields = ("candidate", "send")
-    readonly_fields = ("company",)
+    search_fields = ("=id", "subject", "from_address", "email_message_id", "line_message_id", "company__name")
+    list_select_related = ("company", "candidate")
+    show_full_result_count = False
 
 
-admin.site.register(SendAttachment)
-admin.site.register(MessageAttachment)
+@admin.register(SendAttachment)
+class SendAttachmentAdmin(ReadOnlyAdmin):
+    list_display = ("id", "name", "size", "content_type", "send")
+    search_fields = ("=id", "name", "=send__id")
+    list_select_related = ("send",)
+
+
+@admin.register(MessageAttachment)
+class MessageAttachmentAdmin(ReadOnlyAdmin):
+    list_display = ("id", "name", "size", "content_type", "message_id", "created_at")
+    search_fields = ("=id", "name", "=message__id")

@@ -36,6 +36,50 @@ class Columns:
         return len(self.fields)
 
 
+# Values for these field types go to the database as given (text, numbers, a foreign key's id);
+# the others (UUIDs on SQLite, datetimes, JSON) are prepared the way Django would.
+_AS_GIVEN = (models.CharField, models.TextField, models.IntegerField, models.ForeignKey, models.BooleanField)
+_AUTO_IDS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
+
+
+class Rows(Columns):
+    """Rows for every concrete column of a model (but an auto-increment id), built by field name.
+
+    Values that are the same for the whole insert (`fixed`) are prepared once; each row then
+    names its own values (`row(candidate=…, body=…)`), and every other column gets what the ORM
+    would insert for it (the field's default, "" for text, NULL where allowed). So a field added
+    to the model later needs no change here; one the ORM could not insert either (NOT NULL, no
+    default) makes building the rows fail at once, naming it.
+    """
+
+    def __init__(self, model: type[models.Model], *, fixed: dict[str, Any], per_row: Sequence[str]) -> None:
+        fields = [f for f in model._meta.concrete_fields if not isinstance(f, _AUTO_IDS)]
+        super().__init__(model, [f.name for f in fields])
+        unknown = (set(fixed) | set(per_row)) - set(self.index)
+        if unknown:
+            raise ValueError(f"{model.__name__} has no field {', '.join(sorted(unknown))}")
+        self.template: list[Any] = []
+        for f in self.fields:
+            if f.name in per_row:
+                self.template.append(None)
+            elif f.name in fixed:
+                self.template.append(self.prep(f.name, fixed[f.name]))
+            else:
+                default = f.get_default()  # as the ORM would insert it: "" for text without a default
+                if default is None and not f.null:
+                    raise ValueError(f"{model.__name__}.{f.name} is NOT NULL without a default: give it a value")
+                self.template.append(self.prep(f.name, default))
+        self._preparing = [None if isinstance(f, _AS_GIVEN) else f for f in self.fields]
+
+    def row(self, **values: Any) -> list[Any]:
+        row = self.template.copy()
+        for name, value in values.items():
+            i = self.index[name]
+            field = self._preparing[i]
+            row[i] = value if field is None or value is None else field.get_db_prep_save(value, connection)
+        return row
+
+
 def insert(columns: Columns, rows: Sequence[Sequence[Any]], *, returning: Sequence[str] = ()) -> list[tuple]:
     """Insert prepared rows; returns the `returning` columns of each row, in insert order."""
     if not rows:
@@ -106,18 +150,27 @@ def insert_with_ids(columns: Columns, rows: Sequence[Sequence[Any]]) -> list[int
     return ids
 
 
-def update_rows(model: type[models.Model], objects: Sequence[models.Model], field_names: Sequence[str]) -> None:
-    """Write `field_names` of many objects in one statement per batch.
+def update_rows(
+    model: type[models.Model],
+    objects: Sequence[models.Model],
+    field_names: Sequence[str],
+    *,
+    where: dict[str, Any] | None = None,
+) -> int:
+    """Write `field_names` of many objects in one statement per batch; returns the rows written.
+
+    `where` adds conditions on the rows' current values (e.g. "still claimed by us"): rows that
+    no longer match are left alone and not counted.
 
     PostgreSQL: `UPDATE t SET a = v.a, … FROM (VALUES (…), (…)) AS v(pk, a, …) WHERE t.pk = v.pk`,
     one row of parameters per object (Django's bulk_update builds a CASE per field per row,
     which costs more than the pushes it records). Elsewhere: `bulk_update`.
     """
     if not objects:
-        return
+        return 0
+    where = where or {}
     if connection.vendor != "postgresql":
-        model._default_manager.bulk_update(objects, field_names, batch_size=500)
-        return
+        return model._default_manager.filter(**where).bulk_update(objects, field_names, batch_size=500)
     quote = connection.ops.quote_name
     pk = model._meta.pk
     fields = [model._meta.get_field(name) for name in field_names]
@@ -125,17 +178,23 @@ def update_rows(model: type[models.Model], objects: Sequence[models.Model], fiel
     casts = ", ".join(f"%s::{field.db_type(connection)}" for field in columns)
     aliases = ", ".join(quote(field.column) for field in columns)
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
+    conditions = [(model._meta.get_field(name), value) for name, value in where.items()]
+    extra = "".join(f" AND t.{quote(field.column)} = %s" for field, _ in conditions)
+    extra_params = [field.get_db_prep_save(value, connection) for field, value in conditions]
     table = quote(model._meta.db_table)
     per_batch = max(1, MAX_PARAMS // len(columns))
+    written = 0
     with connection.cursor() as cursor:
         for start in range(0, len(objects), per_batch):
             chunk = objects[start : start + per_batch]
             values = ", ".join([f"({casts})"] * len(chunk))
             sql = (
                 f"UPDATE {table} AS t SET {assignments} FROM (VALUES {values}) AS v({aliases}) "  # noqa: S608
-                f"WHERE t.{quote(pk.column)} = v.{quote(pk.column)}"
+                f"WHERE t.{quote(pk.column)} = v.{quote(pk.column)}{extra}"
             )
             params = [
                 field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in chunk for field in columns
             ]
-            cursor.execute(sql, params)
+            cursor.execute(sql, params + extra_params)
+            written += cursor.rowcount
+    return written

@@ -6,12 +6,13 @@ here whatever the caller asked for, so a send created from code obeys them too.
 """
 
 import logging
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -21,6 +22,7 @@ from hrmos.models import Company, User
 from messaging import bulk, rendering, rules
 from messaging.models import (
     AUTOMATIC_KINDS,
+    INVITATION_KINDS,
     Channel,
     Delivery,
     Kind,
@@ -57,6 +59,8 @@ class Draft:
     scheduled_at: datetime | None = None
     in_reply_to: Message | None = None
     attachments: Sequence[UploadedFile] = field(default_factory=list)
+    # The compose form's hidden id: a second POST of the same form returns the first send.
+    client_token: uuid.UUID | None = None
 
     def channels(self) -> list[str]:
         channels = []
@@ -81,6 +85,17 @@ def context_for(candidate: Candidate | None, company: Company, sender_name: str)
     )
 
 
+def render_delivery(delivery: Delivery) -> rendering.Rendered:
+    """What this delivery's recipient gets: the send's subject and body filled in for them."""
+    send = delivery.send
+    return rendering.render_for_recipient(
+        send.subject,
+        send.body,
+        context_for(delivery.candidate, send.company, send.sender_name),
+        friend_invitation=send.include_friend_invitation,
+    )
+
+
 def validate(draft: Draft, *, company: Company, recipient_count: int, now: datetime) -> dict[str, list[str]]:
     """Every problem with a draft, keyed by form field. Empty when it may be sent."""
     errors: dict[str, list[str]] = {}
@@ -99,6 +114,11 @@ def validate(draft: Draft, *, company: Company, recipient_count: int, now: datet
         add("body", "本文を入力してください。")
     if recipient_count == 0:
         add("", "宛先の候補者が選択されていません。候補者一覧で送信先を選んでください。")
+    if not draft.channels():
+        if draft.send_line and not draft.wants_line:
+            add("", "この種類のメッセージはLINEでは送信できません。メールで送信してください。")
+        else:
+            add("", "メールもLINEも送信しない設定になっています。送信先のチャネルを選んでください。")
     unknown = rendering.unknown_placeholders(
         draft.subject, draft.body, allow_friend_url=draft.include_friend_invitation
     )
@@ -111,7 +131,7 @@ def validate(draft: Draft, *, company: Company, recipient_count: int, now: datet
     if draft.scheduled_at is not None and draft.scheduled_at <= now:
         add("scheduled_at", "送信日時には現在より後の日時を指定してください。")
     if draft.include_friend_invitation:
-        if draft.kind != Kind.BULK:
+        if draft.kind not in INVITATION_KINDS:
             add("include_friend_invitation", "LINE友達登録URLは候補者一覧の一括送信でのみ送れます。")
         elif draft.recipient_type != RecipientKind.CANDIDATE:
             add("include_friend_invitation", "LINE友達登録URLは候補者宛てのメールにのみ入れられます。")
@@ -175,7 +195,13 @@ def create_send(
     Inserts are set-based (multi-row INSERTs, see bulk.py): the compose request stays fast at
     10,000 recipients. LINE deliveries that cannot go are created already `skipped` with the
     reason; for a scheduled send they are re-judged by the worker when it goes out.
+
+    A draft with a `client_token` that already made a send (the same form posted twice)
+    returns that send and creates nothing.
     """
+    earlier = submitted_send(company, draft.client_token)
+    if earlier is not None:
+        return earlier
     now = now or timezone.now()
     recipients = _recipients(candidates, company)
     rows = _candidate_rows(recipients)
@@ -185,8 +211,6 @@ def create_send(
     if draft.send_line and not draft.wants_line:
         log.info("LINE refused for automatic kind %s: email only", draft.kind)
 
-    sender_name = user.display_name if user is not None else company.name
-    scheduled = draft.scheduled_at is not None
     channels = draft.channels()
     to_agent = draft.recipient_type == RecipientKind.AGENT
     linked = rules.is_linked(company)
@@ -196,6 +220,38 @@ def create_send(
         else {}
     )
 
+    try:
+        return _write_send(
+            draft, company=company, user=user, rows=rows, channels=channels, accounts=accounts, linked=linked, now=now
+        )
+    except IntegrityError:
+        # The same form posted twice at once: the first insert won the unique client_token.
+        earlier = submitted_send(company, draft.client_token)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def submitted_send(company: Company, client_token: uuid.UUID | None) -> Send | None:
+    """The send a compose form with this token already created, if any (a double submit)."""
+    if client_token is None:
+        return None
+    return Send.objects.filter(company=company, client_token=client_token).first()
+
+
+def _write_send(
+    draft: Draft,
+    *,
+    company: Company,
+    user: User | None,
+    rows: list[tuple],
+    channels: list[str],
+    accounts: dict[int, tuple[str, str]],
+    linked: bool,
+    now: datetime,
+) -> Send:
+    sender_name = user.display_name if user is not None else company.name
+    scheduled = draft.scheduled_at is not None
     with transaction.atomic():
         send = Send.objects.create(
             company=company,
@@ -211,6 +267,7 @@ def create_send(
             status=Send.Status.SCHEDULED if scheduled else Send.Status.QUEUED,
             in_reply_to=draft.in_reply_to,
             recipient_count=len(rows),
+            client_token=draft.client_token,
         )
         for upload in draft.attachments:
             SendAttachment.objects.create(
@@ -242,26 +299,6 @@ def create_send(
     return send
 
 
-MESSAGE_COLUMNS = bulk.Columns(
-    Message,
-    [
-        "company", "candidate", "channel", "direction", "recipient_kind", "subject", "body", "occurred_at", "send",
-        "created_at", "sender_name", "from_address", "email_message_id", "line_message_id", "content_type",
-        "sticker_package_id", "sticker_id", "file_name", "file_size", "extra", "unsent_at", "read_at", "handled_at",
-    ],
-)  # fmt: skip
-DELIVERY_COLUMNS = bulk.Columns(
-    Delivery,
-    [
-        "id", "message", "candidate", "channel", "recipient_index", "recipient_name", "address", "status", "reason",
-        "company", "send", "recipient_kind", "attempts", "next_attempt_at", "lease_expires_at", "sending_since",
-        "line_request_id", "line_accepted_request_id", "line_message_ids", "rendered_subject", "rendered_body",
-        "line_texts", "created_at", "updated_at", "sent_at",
-    ],
-)  # fmt: skip
-VARYING_DELIVERY_COLUMNS = 9  # the first nine change per row; the rest are the same for the whole send
-
-
 def _insert_rows(
     send: Send,
     draft: Draft,
@@ -273,87 +310,117 @@ def _insert_rows(
     now: datetime,
 ) -> None:
     """Messages and deliveries for every recipient, as set-based inserts (see bulk.py)."""
-    company, scheduled = send.company, send.scheduled_at is not None
-    to_agent = draft.recipient_type == RecipientKind.AGENT
-    occurred_at = send.scheduled_at or now
-    m, d = MESSAGE_COLUMNS, DELIVERY_COLUMNS
-    message_constants = [
-        m.prep("channel", channels[0]),
-        m.prep("direction", Message.Direction.OUT),
-        m.prep("recipient_kind", draft.recipient_type),
-    ]
-    message_tail = [
-        m.prep("occurred_at", occurred_at),
-        send.pk,
-        m.prep("created_at", now),
-        "", "", "", None,
-        m.prep("content_type", Message.ContentType.TEXT),
-        "", "", "", None,
-        m.prep("extra", {}),
-        None, None, None,
-    ]  # fmt: skip
+    message_ids = _insert_messages(send, draft, rows, channels, now=now)
+    _insert_deliveries(send, draft, rows, channels, message_ids, accounts=accounts, linked=linked, now=now)
+
+
+def _insert_messages(
+    send: Send, draft: Draft, rows: list[tuple], channels: list[str], *, now: datetime
+) -> dict[int, int]:
+    """One timeline item per recipient, with their rendered copy; candidate pk → message id."""
+    messages = bulk.Rows(
+        Message,
+        fixed={
+            "company": send.company_id,
+            "send": send.pk,
+            "channel": channels[0],
+            "direction": Message.Direction.OUT,
+            "recipient_kind": draft.recipient_type,
+            "occurred_at": send.scheduled_at or now,
+            "created_at": now,
+        },
+        per_row=("candidate", "subject", "body"),
+    )
+    company_name = send.company.name
     message_rows = []
     for pk, last_name, first_name, *_ in rows:
-        context = rendering.RecipientContext(last_name, first_name, company.name, send.sender_name)
+        context = rendering.RecipientContext(last_name, first_name, company_name, send.sender_name)
         rendered = rendering.render_for_recipient(
             send.subject, draft.body, context, friend_invitation=draft.include_friend_invitation
         )
-        message_rows.append(
-            [company.pk, pk, *message_constants, rendered.subject[:300], rendered.timeline_body, *message_tail]
-        )
-    ids = bulk.insert_with_ids(m, message_rows)
-    message_ids = {row[1]: message_id for message_id, row in zip(ids, message_rows, strict=True)}
+        message_rows.append(messages.row(candidate=pk, subject=rendered.subject[:300], body=rendered.timeline_body))
+    ids = bulk.insert_with_ids(messages, message_rows)
+    candidate = messages.index["candidate"]
+    return {row[candidate]: message_id for message_id, row in zip(ids, message_rows, strict=True)}
 
+
+@dataclass(frozen=True)
+class _Target:
+    recipient_name: str
+    address: str
+    skip_reason: str = ""
+
+
+def _email_target(row: tuple, *, to_agent: bool) -> _Target:
+    _, last_name, first_name, email, agent_id, agency, contact, agent_email = row
+    name = f"{last_name} {first_name}".strip()
+    if not to_agent:
+        return _Target(name, email or "", "" if email else rules.REASON_NO_EMAIL)
+    if not agent_id:
+        return _Target(name, "", rules.REASON_NO_AGENT)
+    reason = "" if agent_email else rules.REASON_NO_AGENT_EMAIL
+    return _Target(f"{agency} {contact}".strip(), agent_email or "", reason)
+
+
+def _line_target(
+    row: tuple, *, draft: Draft, accounts: dict[int, tuple[str, str]], linked: bool, scheduled: bool
+) -> _Target:
+    pk, last_name, first_name, *_ = row
+    address, why_not = rules.line_target(accounts.get(pk), recipient_kind=draft.recipient_type, linked=linked)
+    # A scheduled send is judged again when it goes out; only "agent" is final now.
+    final = not scheduled or draft.recipient_type == RecipientKind.AGENT
+    return _Target(f"{last_name} {first_name}".strip(), address or "", why_not if final else "")
+
+
+def _insert_deliveries(
+    send: Send,
+    draft: Draft,
+    rows: list[tuple],
+    channels: list[str],
+    message_ids: dict[int, int],
+    *,
+    accounts: dict[int, tuple[str, str]],
+    linked: bool,
+    now: datetime,
+) -> None:
+    """One delivery per recipient per channel: queued (or scheduled), or skipped with the reason."""
+    scheduled = send.scheduled_at is not None
+    to_agent = draft.recipient_type == RecipientKind.AGENT
     initial = Delivery.Status.SCHEDULED if scheduled else Delivery.Status.QUEUED
-    skipped = Delivery.Status.SKIPPED
-    delivery_tail = [
-        company.pk,
-        send.pk,
-        d.prep("recipient_kind", draft.recipient_type),
-        0, None, None, None, "", "",
-        d.prep("line_message_ids", []),
-        "", "", None,
-        d.prep("created_at", now),
-        d.prep("updated_at", now),
-        None,
-    ]  # fmt: skip
-    uuid_field = d.fields[0]
+    deliveries = bulk.Rows(
+        Delivery,
+        fixed={
+            "company": send.company_id,
+            "send": send.pk,
+            "recipient_kind": draft.recipient_type,
+            "created_at": now,
+            "updated_at": now,
+        },
+        per_row=("id", "message", "candidate", "channel", "recipient_index", "recipient_name", "address", "status",
+                 "reason"),
+    )  # fmt: skip
     delivery_rows = []
-    for index, (pk, last_name, first_name, email, agent_id, agency, contact, agent_email) in enumerate(rows):
-        name = f"{last_name} {first_name}".strip()
+    for index, row in enumerate(rows):
+        pk = row[0]
         for channel in channels:
-            status, reason, recipient_name = initial, "", name
             if channel == Channel.EMAIL:
-                if to_agent:
-                    recipient_name = f"{agency} {contact}".strip() if agent_id else name
-                    address = agent_email or ""
-                    missing = rules.REASON_NO_AGENT if not agent_id else rules.REASON_NO_AGENT_EMAIL
-                else:
-                    address, missing = email, rules.REASON_NO_EMAIL
-                if not address:
-                    status, reason = skipped, missing
+                target = _email_target(row, to_agent=to_agent)
             else:
-                address, why_not = rules.line_target(
-                    accounts.get(pk), recipient_kind=draft.recipient_type, linked=linked
-                )
-                # A scheduled send is judged again when it goes out; only "agent" is final now.
-                if why_not and (not scheduled or to_agent):
-                    status, reason = skipped, why_not
+                target = _line_target(row, draft=draft, accounts=accounts, linked=linked, scheduled=scheduled)
             delivery_rows.append(
-                [
-                    uuid_field.get_db_prep_save(uuid7(), connection),
-                    message_ids[pk],
-                    pk,
-                    channel,
-                    index,
-                    recipient_name[:200],
-                    address or "",
-                    status,
-                    reason,
-                    *delivery_tail,
-                ]
+                deliveries.row(
+                    id=uuid7(),
+                    message=message_ids[pk],
+                    candidate=pk,
+                    channel=channel,
+                    recipient_index=index,
+                    recipient_name=target.recipient_name[:200],
+                    address=target.address,
+                    status=Delivery.Status.SKIPPED if target.skip_reason else initial,
+                    reason=target.skip_reason,
+                )
             )
-    bulk.insert_rows(d, delivery_rows)
+    bulk.insert_rows(deliveries, delivery_rows)
 
 
 def edit_scheduled_send(
@@ -363,6 +430,10 @@ def edit_scheduled_send(
     False when the dispatcher already took it (or another edit won)."""
     now = now or timezone.now()
     errors = validate(draft, company=send.company, recipient_count=send.recipient_count, now=now)
+    if draft.scheduled_at is None:
+        # Changing a reservation into "send now" is not an edit: it would leave a queued send
+        # nobody woke up (and scheduled sends need their time).
+        errors.setdefault("scheduled_at", []).append("送信予約日時を入力してください。")
     if errors:
         raise ComposeError(errors)
     sender_name = send.sender_name
@@ -426,5 +497,6 @@ __all__ = [
     "create_send",
     "edit_scheduled_send",
     "preview",
+    "submitted_send",
     "validate",
 ]

@@ -3,8 +3,15 @@
 One message per recipient, over one backend connection per batch. A deterministic
 Message-ID (`<delivery uuid@site>`) ties every copy to its row. Email has no idempotency key,
 so it is at-least-once: a worker killed between the SMTP "250" and our commit resends that
-one email after the lease expires. Permanent SMTP refusals (5xx) fail at once; anything else
-is retried with backoff, then failed with the reason.
+one email after the lease expires. Permanent SMTP refusals (5xx) fail at once; other SMTP
+and network errors are retried with backoff, then failed with the reason. Anything else (a
+header Django refuses, a bug met with one recipient's data) fails that one delivery with a
+readable reason and the error logged; the rest of the batch goes on.
+
+The subject, body and address are fixed at the first attempt and stored before any email of
+the batch goes out, so a resend after a crash is the same email. The friend-registration URL
+is the exception: it is minted when the email goes out, so a resent invitation carries a new
+link; the earlier one stays valid until it expires (the token is never stored to reuse).
 """
 
 from __future__ import annotations
@@ -15,16 +22,18 @@ import smtplib
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import BadHeaderError, EmailMessage, get_connection
 from django.utils import timezone
 
 from line_integration.invitations import issue_invitation
 from messaging import pipeline, rendering, rules
-from messaging.compose import context_for
+from messaging.compose import render_delivery
 from messaging.inbound_email import reply_address
 from messaging.models import Delivery, RecipientKind, SendAttachment
 
 log = logging.getLogger(__name__)
+
+REASON_BAD_HEADER = "メールのヘッダーに使えない文字（改行など）が含まれているため送信できませんでした"
 
 
 def _address(delivery: Delivery) -> tuple[str, str]:
@@ -38,8 +47,9 @@ def _address(delivery: Delivery) -> tuple[str, str]:
 
 
 def named(name: str, address: str) -> str:
-    """`"名前" <address>`; Django encodes the non-ASCII name when it builds the headers."""
-    name = name.replace('"', "").replace("\\", "").strip()
+    """`"名前" <address>`; Django encodes the non-ASCII name when it builds the headers. Line
+    breaks (a name imported from CSV) would make Django refuse the header: they become spaces."""
+    name = rendering.one_line(name).replace('"', "").replace("\\", "").strip()
     return f'"{name}" <{address}>' if name else address
 
 
@@ -72,7 +82,7 @@ def build(delivery: Delivery, body: str, attachments: list[SendAttachment], conn
         headers["In-Reply-To"] = origin.email_message_id
         headers["References"] = origin.email_message_id
     message = EmailMessage(
-        subject=delivery.rendered_subject,
+        subject=rendering.one_line(delivery.rendered_subject),
         body=body,
         from_email=_from_address(send.company.name),
         to=[named(delivery.recipient_name, delivery.address)],
@@ -86,50 +96,32 @@ def build(delivery: Delivery, body: str, attachments: list[SendAttachment], conn
     return message
 
 
-def start(batch: list[Delivery]) -> None:
-    """Email is sent synchronously (one connection per batch); nothing is left to finish."""
-    process(batch)
-
-
-def finish(pending: None) -> None:
-    return None
-
-
 def process(batch: list[Delivery]) -> None:
     send = batch[0].send
     attachments = list(SendAttachment.objects.filter(send=send))
     outcomes: list[pipeline.Outcome] = []
+    ready: list[Delivery] = []
+    prepared: list[Delivery] = []
+    for delivery in batch:
+        try:
+            outcome = _prepare(delivery, prepared)
+        except Exception as exc:
+            outcome = _unexpected(delivery, exc)
+        if outcome is None:
+            ready.append(delivery)
+        else:
+            outcomes.append(outcome)
+    pipeline.persist_prepared(prepared, ["address", "rendered_subject", "rendered_body"])
+
     connection = get_connection(fail_silently=False)
     opened = False
     try:
-        for delivery in batch:
-            if delivery.candidate_id is None:
-                outcomes.append(pipeline.skipped(delivery, rules.REASON_CANDIDATE_DELETED))
-                continue
-            if delivery.attempts <= 1 or not delivery.address:
-                address, reason = _address(delivery)
-                if not address:
-                    outcomes.append(pipeline.skipped(delivery, reason))
-                    continue
-                delivery.address = address
-            if not delivery.rendered_body:
-                rendered = rendering.render_for_recipient(
-                    send.subject,
-                    send.body,
-                    context_for(delivery.candidate, send.company, send.sender_name),
-                    friend_invitation=send.include_friend_invitation,
-                )
-                # The stored body keeps {{LINE友達登録URL}}: the token is never stored.
-                delivery.rendered_subject, delivery.rendered_body = rendered.subject, rendered.email_body
-            body = delivery.rendered_body
-            if send.include_friend_invitation and delivery.recipient_kind == RecipientKind.CANDIDATE:
-                url = issue_invitation(delivery.candidate, now=timezone.now(), delivery_id=delivery.id)
-                body = rendering.render(body, {rendering.FRIEND_URL: url})
+        for delivery in ready:
             try:
                 if not opened:
                     connection.open()
                     opened = True
-                build(delivery, body, attachments, connection).send()
+                _message(delivery, attachments, connection).send()
             except (smtplib.SMTPException, OSError) as exc:
                 reason = f"メールを送信できませんでした：{exc}"[:300]
                 if _permanent(exc):
@@ -141,6 +133,9 @@ def process(batch: list[Delivery]) -> None:
                         connection.close()
                     opened = False
                 continue
+            except Exception as exc:
+                outcomes.append(_unexpected(delivery, exc))
+                continue
             outcomes.append(pipeline.sent(delivery))
     finally:
         pipeline.apply_outcomes(outcomes)
@@ -149,6 +144,46 @@ def process(batch: list[Delivery]) -> None:
                 connection.close()
             except Exception:
                 log.warning("closing the email connection failed", exc_info=True)
+
+
+def _prepare(delivery: Delivery, prepared: list[Delivery]) -> pipeline.Outcome | None:
+    """None when the email may go; else its outcome. A first attempt fixes the address and the
+    rendered copy here (and joins `prepared`, to be stored before any email goes out)."""
+    if delivery.candidate_id is None:
+        return pipeline.skipped(delivery, rules.REASON_CANDIDATE_DELETED)
+    changed = False
+    if delivery.attempts <= 1 or not delivery.address:
+        address, reason = _address(delivery)
+        if not address:
+            return pipeline.skipped(delivery, reason)
+        changed = address != delivery.address
+        delivery.address = address
+    if not delivery.rendered_body:
+        rendered = render_delivery(delivery)
+        # The stored body keeps {{LINE友達登録URL}}: the token is never stored.
+        delivery.rendered_subject, delivery.rendered_body = rendered.subject, rendered.email_body
+        changed = True
+    if changed:
+        prepared.append(delivery)
+    return None
+
+
+def _message(delivery: Delivery, attachments: list[SendAttachment], connection) -> EmailMessage:
+    send = delivery.send
+    body = delivery.rendered_body
+    if send.include_friend_invitation and delivery.recipient_kind == RecipientKind.CANDIDATE:
+        # Minted per attempt: a resend carries a new link, the earlier one stays valid.
+        url = issue_invitation(delivery.candidate, now=timezone.now(), delivery_id=delivery.id)
+        body = rendering.render(body, {rendering.FRIEND_URL: url})
+    return build(delivery, body, attachments, connection)
+
+
+def _unexpected(delivery: Delivery, exc: Exception) -> pipeline.Outcome:
+    if isinstance(exc, BadHeaderError):
+        log.warning("email delivery %s refused by Django: %s", delivery.id, exc)
+        return pipeline.failed(delivery, REASON_BAD_HEADER)
+    log.exception("email delivery %s failed unexpectedly", delivery.id)
+    return pipeline.failed(delivery, rules.REASON_UNEXPECTED)
 
 
 __all__ = ["build", "named", "process"]

@@ -1,7 +1,10 @@
 """Compose forms. The pipeline re-checks everything (compose.validate); the form only turns
 the POST into a `Draft` and shows the messages next to the right fields."""
 
+import uuid
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -69,6 +72,8 @@ class ComposeForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "class": "form-control"}, format="%Y-%m-%dT%H:%M"),
     )
+    # This form's own id, rendered hidden: posting the same form twice makes one send.
+    client_token = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(
         self,
@@ -80,24 +85,37 @@ class ComposeForm(forms.Form):
         allow_invitation: bool = False,
         allow_attachments: bool = True,
         line_only: bool = False,
+        scheduled_only: bool = False,
+        fixed: Mapping[str, Any] | None = None,
         now: datetime | None = None,
         **kwargs,
     ) -> None:
+        """`scheduled_only`: the send keeps a scheduled time (editing a reservation); `fixed`:
+        draft values the caller decides (e.g. an edit keeps the send's LINE choice), whose
+        fields the form drops."""
+        kwargs.setdefault("initial", {})
+        kwargs["initial"] = {"client_token": str(uuid.uuid4()), **kwargs["initial"]}
         super().__init__(*args, **kwargs)
         self.kind = kind
         self.company = company
         self.recipient_count = recipient_count
         self.line_only = line_only
+        self.scheduled_only = scheduled_only
+        self.fixed = dict(fixed or {})
         self.now = now or timezone.now()
+        for name in self.fixed:
+            self.fields.pop(name, None)
+        if scheduled_only:
+            del self.fields["timing"]
         if not allow_agent:
-            del self.fields["recipient_type"]
+            self.fields.pop("recipient_type", None)
         if not allow_invitation:
-            del self.fields["include_friend_invitation"]
+            self.fields.pop("include_friend_invitation", None)
         if not allow_attachments or line_only:
             del self.fields["attachments"]
         if line_only:
             del self.fields["subject"]
-            del self.fields["send_line"]
+            self.fields.pop("send_line", None)
             self.fields["body"].widget.attrs.update({"rows": 3, "placeholder": "LINEで送るメッセージを入力"})
 
     def clean(self) -> dict:
@@ -105,7 +123,7 @@ class ComposeForm(forms.Form):
         if self.errors:
             return data
         scheduled_at = None
-        if data.get("timing") == self.TIMING_SCHEDULED:
+        if self.scheduled_only or data.get("timing") == self.TIMING_SCHEDULED:
             scheduled_at = data.get("scheduled_at")
             if scheduled_at is None:
                 self.add_error("scheduled_at", "送信予約日時を入力してください。")
@@ -123,11 +141,15 @@ class ComposeForm(forms.Form):
                 self.add_error(name if name in self.fields else None, message)
         return data
 
+    def clean_client_token(self) -> uuid.UUID | None:
+        """A malformed token (a hand-made POST) only loses the double-submit protection."""
+        return client_token(self.cleaned_data)
+
     def draft(self, *, scheduled_at: datetime | None = None) -> compose.Draft:
         data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
-        if scheduled_at is None and data.get("timing") == self.TIMING_SCHEDULED:
+        if scheduled_at is None and (self.scheduled_only or data.get("timing") == self.TIMING_SCHEDULED):
             scheduled_at = data.get("scheduled_at")
-        return compose.Draft(
+        draft = compose.Draft(
             kind=self.kind,
             subject="" if self.line_only else (data.get("subject") or ""),
             body=data.get("body") or "",
@@ -137,7 +159,19 @@ class ComposeForm(forms.Form):
             include_friend_invitation=bool(data.get("include_friend_invitation")),
             scheduled_at=scheduled_at,
             attachments=data.get("attachments") or [],
+            client_token=data.get("client_token"),
         )
+        for name, value in self.fixed.items():
+            setattr(draft, name, value)
+        return draft
+
+
+def client_token(data: Mapping[str, Any]) -> uuid.UUID | None:
+    """The posted form's `client_token`, if it is one."""
+    try:
+        return uuid.UUID(str(data.get("client_token") or ""))
+    except ValueError:
+        return None
 
 
 def draft_from_data(data, *, kind: str) -> compose.Draft:

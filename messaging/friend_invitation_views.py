@@ -3,9 +3,10 @@ from the candidate's 「LINE友達登録」 tab.
 
 It is an email, so it goes through the sending pipeline like any other: `compose.create_send`
 writes the Send, its Message and Delivery, and the email worker mints the invitation (valid
-7 days from the real send) when it renders the email. It is a bulk-kind send of one: the
-friend-registration URL is only allowed on bulk sends (the seed keeps it off the detail
-page's free-form 「メッセージを送信」), and this button sends a fixed text, not a composed one.
+7 days from the real send) when it renders the email. Its kind is 「LINE友達登録のご案内」, one
+of the two kinds that may carry the friend-registration URL (with the list's bulk send; the
+seed keeps it off the detail page's free-form 「メッセージを送信」): this button sends a fixed
+text, not a composed one.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def resend(request: HttpRequest, candidate_pk: int) -> HttpResponse:
     if not candidate.email:
         flash.error(request, f"{candidate.name}さんのメールアドレスが登録されていないため、送信できません。")
         return redirect(back)
-    draft = compose.Draft(kind=Kind.BULK, subject=SUBJECT, body=BODY, include_friend_invitation=True)
+    draft = compose.Draft(kind=Kind.FRIEND_INVITATION, subject=SUBJECT, body=BODY, include_friend_invitation=True)
     try:
         send = compose.create_send(draft, company=company, user=request.user, candidates=[candidate.pk])
     except compose.ComposeError as exc:

@@ -1,12 +1,14 @@
 """What the receiving side (LINE webhook processing, inbound email) calls to put incoming
-messages on a candidate's timeline, and the unread bookkeeping.
+messages on a candidate's timeline (the unread bookkeeping is in inbox.py).
 
 All functions are idempotent where the input carries an id: the same LINE message id (or
-email Message-ID) twice gives the same `Message`, never two.
+email Message-ID) twice gives the same `Message`, never two; unique constraints make that
+hold for concurrent deliveries of the same message too.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +19,12 @@ from django.utils import timezone
 
 from candidates.models import Candidate
 from hrmos.models import Company
+from hrmos.tenancy import company_pk
 from messaging.models import Channel, Message, MessageAttachment
+
+log = logging.getLogger(__name__)
+
+UNSENT_PLACEHOLDER = "候補者が送信を取り消しました"
 
 
 @dataclass(frozen=True)
@@ -93,57 +100,72 @@ def add_incoming_email(
     email_message_id: str = "",
     attachments: Iterable[IncomingFile] = (),
 ) -> tuple[Message, bool]:
-    """A received email on the timeline (its 返信 button uses the sending pipeline)."""
-    with transaction.atomic():
-        if email_message_id:
-            existing = Message.objects.filter(
-                company_id=candidate.company_id, candidate=candidate, email_message_id=email_message_id
-            ).first()
-            if existing is not None:
-                return existing, False
-        message = Message.objects.create(
-            company_id=candidate.company_id,
-            candidate=candidate,
-            channel=Channel.EMAIL,
-            direction=Message.Direction.IN,
-            subject=subject[:300],
-            body=body,
-            from_address=from_address[:254],
-            sender_name=sender_name[:200],
-            email_message_id=email_message_id[:300],
-            occurred_at=occurred_at,
-        )
-        for file in attachments:
-            attach_file(message, file)
+    """A received email on the timeline (its 返信 button uses the sending pipeline). The same
+    Message-ID twice, even from two concurrent provider retries, gives one item."""
+    email_message_id = email_message_id[:300]
+    if email_message_id:
+        existing = Message.objects.filter(company_id=candidate.company_id, email_message_id=email_message_id).first()
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                company_id=candidate.company_id,
+                candidate=candidate,
+                channel=Channel.EMAIL,
+                direction=Message.Direction.IN,
+                subject=subject[:300],
+                body=body,
+                from_address=from_address[:254],
+                sender_name=sender_name[:200],
+                email_message_id=email_message_id,
+                occurred_at=occurred_at,
+            )
+            for file in attachments:  # after the row: a duplicate fails before any file is written
+                attach_file(message, file)
+    except IntegrityError:
+        if not email_message_id:
+            raise
+        # A concurrent delivery of the same email won the (company, Message-ID) constraint.
+        return Message.objects.get(company_id=candidate.company_id, email_message_id=email_message_id), False
     return message, True
 
 
 def mark_line_unsent(company: Company | int, line_message_id: str, *, now: datetime | None = None) -> bool:
-    """The candidate unsent a LINE message: hide it and mark it as unsent."""
-    company_id = company if isinstance(company, int) else company.pk
-    return bool(
-        Message.objects.filter(company_id=company_id, line_message_id=line_message_id, unsent_at__isnull=True).update(
-            unsent_at=now or timezone.now()
+    """The candidate unsent a LINE message: what they sent is removed, not just hidden (the
+    text, the stored file, sticker and location details); the item stays on the timeline as
+    「候補者が送信を取り消しました」. Files are deleted from storage after the commit."""
+    company_id = company_pk(company)
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(company_id=company_id, line_message_id=line_message_id, unsent_at__isnull=True)
+            .first()
         )
-    )
+        if message is None:
+            return False
+        attachments = list(message.attachments.all())
+        MessageAttachment.objects.filter(pk__in=[a.pk for a in attachments]).delete()
+        Message.objects.filter(pk=message.pk).update(
+            unsent_at=now or timezone.now(),
+            body="",
+            file_name="",
+            file_size=None,
+            sticker_package_id="",
+            sticker_id="",
+            extra={},
+        )
+        files = [a.file for a in attachments if a.file]
+        transaction.on_commit(lambda: _delete_files(files), robust=True)
+    return True
 
 
-def mark_line_read(candidate: Candidate, *, now: datetime | None = None) -> int:
-    """Opening the candidate's LINE tab reads their incoming LINE messages."""
-    return Message.objects.filter(
-        company_id=candidate.company_id,
-        candidate=candidate,
-        channel=Channel.LINE,
-        direction=Message.Direction.IN,
-        read_at__isnull=True,
-    ).update(read_at=now or timezone.now())
-
-
-def unread_line_count(company: Company | int) -> int:
-    company_id = company if isinstance(company, int) else company.pk
-    return Message.objects.filter(
-        company_id=company_id, direction=Message.Direction.IN, channel=Channel.LINE, read_at__isnull=True
-    ).count()
+def _delete_files(files: list) -> None:
+    for file in files:
+        try:
+            file.storage.delete(file.name)
+        except Exception:
+            log.exception("could not delete the unsent LINE file %s", file.name)
 
 
 # --- LINE content (added by the receiving side) --------------------------------------------
@@ -158,13 +180,16 @@ def set_line_content(
     """Record how downloading a LINE message's content ended: the file is attached once (a
     repeated download changes nothing) and `extra["content_status"]` says ready / gone /
     not_found / failed for the timeline. False when there is no such message."""
-    company_id = company if isinstance(company, int) else company.pk
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update().filter(company_id=company_id, line_message_id=line_message_id).first()
+            Message.objects.select_for_update()
+            .filter(company_id=company_pk(company), line_message_id=line_message_id)
+            .first()
         )
         if message is None:
             return False
+        if message.unsent_at is not None:
+            return True  # the candidate unsent it before the download finished: keep nothing
         if file is not None and not message.attachments.exists():
             attach_file(message, file)
         if message.extra.get("content_status") != status:

@@ -2,10 +2,9 @@
 
 Incoming messages (LINE and email) carry two marks:
 
-- `read_at`: set when a recruiter opens the candidate's LINE tab (LINE messages:
-  `inbound.mark_line_read`, called by that view) or the timeline (`mark_read`: every incoming
-  message, since the timeline shows them all), or marks the candidate 対応済み. The navigation
-  badge counts incoming messages without it.
+- `read_at`: set by `mark_read` when a recruiter opens the candidate's timeline (every
+  incoming message, since the timeline shows them all) or LINE tab (the LINE ones), or marks
+  the candidate 対応済み. The navigation badge counts incoming messages without it.
 - `handled_at` (対応済み): set for all of a candidate's incoming messages by
   `mark_handled`. A new reply makes the candidate 未対応 again.
 
@@ -24,7 +23,7 @@ from django.utils import timezone
 
 from candidates.models import Candidate
 from hrmos.models import AuditEvent, Company
-from hrmos.tenancy import request_company
+from hrmos.tenancy import company_pk, request_company
 from messaging.models import Message
 
 OPEN = "open"  # 未対応: at least one incoming message not marked 対応済み
@@ -36,8 +35,7 @@ REJECTED_EMAIL_ACTION = "inbound_email_rejected"  # audit action written by inbo
 
 
 def _incoming(company: Company | int) -> QuerySet[Message]:
-    company_id = company if isinstance(company, int) else company.pk
-    return Message.objects.filter(company_id=company_id, direction=Message.Direction.IN)
+    return Message.objects.filter(company_id=company_pk(company), direction=Message.Direction.IN)
 
 
 def unread_count(company: Company | int) -> int:
@@ -52,13 +50,13 @@ def nav_badge(request: HttpRequest) -> int:
         return 0
 
 
-def mark_read(candidate: Candidate, *, now: datetime | None = None) -> int:
-    """The recruiter opened the candidate's timeline: every incoming message is read."""
-    return (
-        _incoming(candidate.company_id)
-        .filter(candidate=candidate, read_at__isnull=True)
-        .update(read_at=now or timezone.now())
-    )
+def mark_read(candidate: Candidate, *, channel: str | None = None, now: datetime | None = None) -> int:
+    """The recruiter opened the candidate's timeline (every incoming message is read) or one
+    channel's slice of it (`channel`, e.g. the LINE tab: that channel's messages are read)."""
+    unread = _incoming(candidate.company_id).filter(candidate=candidate, read_at__isnull=True)
+    if channel is not None:
+        unread = unread.filter(channel=channel)
+    return unread.update(read_at=now or timezone.now())
 
 
 def mark_handled(candidate: Candidate, *, now: datetime | None = None) -> int:

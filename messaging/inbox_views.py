@@ -60,7 +60,9 @@ def reopen(request: HttpRequest, candidate_pk: int) -> HttpResponse:
 @require_GET
 def attachment_inline(request: HttpRequest, message_attachment_pk: int) -> FileResponse:
     """A received image, shown in place on the timeline. Other types are always downloads."""
-    attachment = get_scoped_or_404(request, MessageAttachment, pk=message_attachment_pk)
+    attachment = get_scoped_or_404(
+        request, MessageAttachment, pk=message_attachment_pk, message__unsent_at__isnull=True
+    )
     content_type = attachment.content_type.split(";")[0].strip().lower()
     inline = content_type in INLINE_IMAGE_TYPES
     response = FileResponse(

@@ -1,11 +1,16 @@
 """Pushing a batch of claimed LINE deliveries through `line_integration`.
 
 Each push carries `X-Line-Retry-Key` = the delivery's UUID, on every attempt, with the text
-rendered at the first attempt, so a retry after "accepted, then 500" is refused by LINE with a
-409 that we record as sent (with the original message ids). Pushes run on a thread pool (HTTP
-waits dominate); the database work stays on the calling thread: one claim before, one bulk
-update after, and `start`/`finish` let the drain claim and prepare the next batch while this
-one's pushes are in flight. A per-channel token bucket (ratelimit.py) paces the whole pool.
+rendered at the first attempt and stored before that attempt's push (one bulk UPDATE per
+batch), so any retry, even after a crash mid-push, sends byte-identical content, and a retry
+after "accepted, then 500" is refused by LINE with a 409 that we record as sent (with the
+original message ids). Pushes run on a thread pool (HTTP waits dominate); the database work
+stays on the calling thread: the claim, the stored renderings, one bulk update after, and
+`start`/`finish` let the drain claim and prepare the next batch while this one's pushes are
+in flight. A per-channel token bucket (ratelimit.py) paces the whole pool.
+
+A delivery that raises something unexpected (a bug, bad data) is failed on its own with the
+error logged; it never takes its batch down with it.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ from django.db import connections
 from line_integration import client, tokens
 from line_integration.client import LineError, LineErrorKind, PushResult
 from line_integration.models import LineIntegration
-from messaging import pipeline, ratelimit, rendering, rules
-from messaging.compose import context_for
+from messaging import pipeline, ratelimit, rules
+from messaging.compose import render_delivery
 from messaging.models import Channel, Delivery
 
 log = logging.getLogger(__name__)
@@ -54,15 +59,8 @@ def _push(integration: LineIntegration, delivery: Delivery) -> PushResult | Exce
         connections.close_all()  # a 401 re-mint touches the database from this thread
 
 
-def _render(delivery: Delivery) -> list[str]:
-    send = delivery.send
-    rendered = rendering.render_for_recipient(
-        send.subject,
-        send.body,
-        context_for(delivery.candidate, send.company, send.sender_name),
-        friend_invitation=send.include_friend_invitation,
-    )
-    return rendered.line_texts
+# Every further push of the send would be refused the same way: fail the rest at once.
+FAIL_FAST = (rules.REASON_QUOTA, rules.REASON_LINE_AUTH)
 
 
 def classify(delivery: Delivery, result: Any, limit: ratelimit.Limit | None, bucket: str) -> pipeline.Outcome:
@@ -82,12 +80,13 @@ def classify(delivery: Delivery, result: Any, limit: ratelimit.Limit | None, buc
         if result.kind == LineErrorKind.RATE_LIMITED:
             if limit is not None and bucket:
                 ratelimit.penalise(bucket, limit, seconds=1.0)
-            return pipeline.retry_or_fail(delivery, "LINEのレート制限のため再試行します", **request)
+            return pipeline.throttled(delivery, "LINEのレート制限のため再試行します", **request)
         if result.transient:
             where = f"HTTP {result.status}" if result.status else "応答なし"
             return pipeline.retry_or_fail(delivery, f"LINEの一時的なエラーのため再試行します（{where}）", **request)
-        if result.kind == LineErrorKind.UNAUTHORIZED:
-            return pipeline.failed(delivery, "LINEの認証に失敗しました。LINE連携の設定をご確認ください。", **request)
+        if result.kind in (LineErrorKind.UNAUTHORIZED, LineErrorKind.INVALID_CREDENTIALS):
+            # INVALID_CREDENTIALS: the channel secret no longer mints tokens (reissued in the console).
+            return pipeline.failed(delivery, rules.REASON_LINE_AUTH, **request)
         detail = result.message + (f"（{'; '.join(result.details)}）" if result.details else "")
         return pipeline.failed(delivery, f"LINEが送信を受け付けませんでした：{detail}", **request)
     log.exception("unexpected error pushing delivery %s", delivery.id, exc_info=result)
@@ -106,8 +105,8 @@ class Pending:
 
 
 def start(batch: list[Delivery]) -> Pending:
-    """Judge the rules, render first attempts, and submit the pushes (paced by the bucket).
-    Returns at once: the drain claims its next batch while these pushes are in flight."""
+    """Judge the rules, render and store first attempts, and submit the pushes (paced by the
+    bucket). Returns at once: the drain claims its next batch while these pushes are in flight."""
     send = batch[0].send
     pending = Pending(send_id=send.pk)
     integration = rules.integration_for(send.company_id)
@@ -117,27 +116,18 @@ def start(batch: list[Delivery]) -> Pending:
 
     accounts = rules.line_accounts_by_candidate(send.company_id, [d.candidate_id for d in batch if d.candidate_id])
     ready: list[Delivery] = []
+    rendered: list[Delivery] = []
     for delivery in batch:
-        if delivery.candidate_id is None:
-            pending.outcomes.append(pipeline.skipped(delivery, rules.REASON_CANDIDATE_DELETED))
-            continue
-        user_id, reason = rules.line_target(
-            accounts.get(delivery.candidate_id), recipient_kind=delivery.recipient_kind, linked=True
-        )
-        if reason:
-            pending.outcomes.append(pipeline.skipped(delivery, reason))
-            continue
-        if delivery.line_texts is None or not delivery.address:
-            # First attempt: fix the content and the address for every later retry.
-            try:
-                delivery.line_texts = _render(delivery)
-            except ValueError:
-                pending.outcomes.append(
-                    pipeline.failed(delivery, "LINEで送信できる文字数（5,000文字×5通）を超えています")
-                )
-                continue
-            delivery.address = user_id
-        ready.append(delivery)
+        try:
+            outcome = _prepare(delivery, accounts, rendered)
+        except Exception:
+            log.exception("LINE delivery %s could not be prepared", delivery.id)
+            outcome = pipeline.failed(delivery, rules.REASON_UNEXPECTED)
+        if outcome is None:
+            ready.append(delivery)
+        else:
+            pending.outcomes.append(outcome)
+    pipeline.persist_prepared(rendered, ["line_texts", "address"])
 
     if ready:
         try:
@@ -146,29 +136,56 @@ def start(batch: list[Delivery]) -> Pending:
             pending.outcomes.extend(pipeline.skipped(d, rules.REASON_UNLINKED) for d in ready)
             ready = []
         except LineError as exc:
-            limit = ratelimit.line_push_limit()
             pending.outcomes.extend(
-                classify(d, exc, limit, "") if exc.permanent else pipeline.retry_or_fail(d, str(exc)) for d in ready
+                classify(d, exc, None, "") if exc.permanent else pipeline.retry_or_fail(d, str(exc)) for d in ready
             )
+            ready = []
+        except Exception:
+            log.exception("minting the LINE token for send %s failed", send.pk)
+            pending.outcomes.extend(pipeline.retry_or_fail(d, rules.REASON_UNEXPECTED) for d in ready)
             ready = []
     if ready:
         _submit(pending, integration, ready)
     return pending
 
 
+def _prepare(
+    delivery: Delivery, accounts: dict[int, tuple[str, str]], rendered: list[Delivery]
+) -> pipeline.Outcome | None:
+    """None when the delivery may be pushed; else its outcome. A first attempt fixes the
+    text and the address here (and joins `rendered`, to be stored before any push)."""
+    if delivery.candidate_id is None:
+        return pipeline.skipped(delivery, rules.REASON_CANDIDATE_DELETED)
+    user_id, reason = rules.line_target(
+        accounts.get(delivery.candidate_id), recipient_kind=delivery.recipient_kind, linked=True
+    )
+    if reason:
+        return pipeline.skipped(delivery, reason)
+    if delivery.line_texts is None or not delivery.address:
+        try:
+            delivery.line_texts = render_delivery(delivery).line_texts
+        except ValueError:
+            return pipeline.failed(delivery, "LINEで送信できる文字数（5,000文字×5通）を超えています")
+        delivery.address = user_id
+        rendered.append(delivery)
+    return None
+
+
 def finish(pending: Pending) -> None:
     for delivery, future in pending.futures:
-        pending.outcomes.append(classify(delivery, future.result(), pending.limit, pending.bucket))
+        try:
+            outcome = classify(delivery, future.result(), pending.limit, pending.bucket)
+        except Exception:
+            # It may have been pushed: try again under the same retry key (LINE answers 409
+            # if it was) rather than calling it failed.
+            log.exception("LINE delivery %s: the push result could not be recorded", delivery.id)
+            outcome = pipeline.retry_or_fail(delivery, rules.REASON_UNEXPECTED)
+        pending.outcomes.append(outcome)
     pipeline.apply_outcomes(pending.outcomes)
-    if any(o.reason == rules.REASON_QUOTA for o in pending.outcomes):
-        failed = pipeline.fail_remaining(pending.send_id, Channel.LINE, rules.REASON_QUOTA)
-        log.warning(
-            "LINE monthly quota exhausted for send %s: %d further deliveries failed fast", pending.send_id, failed
-        )
-
-
-def process(batch: list[Delivery]) -> None:
-    finish(start(batch))
+    for reason in FAIL_FAST:
+        if any(o.reason == reason for o in pending.outcomes):
+            failed = pipeline.fail_remaining(pending.send_id, Channel.LINE, reason)
+            log.warning("LINE send %s: %s; %d further deliveries failed fast", pending.send_id, reason, failed)
 
 
 def _submit(pending: Pending, integration: LineIntegration, ready: list[Delivery]) -> None:

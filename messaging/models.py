@@ -42,6 +42,8 @@ class Kind(models.TextChoices):
     LINE_CHAT = "line_chat", _("LINEメッセージ")
     EVENT_INVITATION = "event_invitation", _("イベント案内")
     EVENT_MESSAGE = "event_message", _("イベントメッセージ")
+    # The 「LINE友達登録」 tab's one-click re-send of a fresh friend-registration link.
+    FRIEND_INVITATION = "friend_invitation", _("LINE友達登録のご案内")
     # Automatic sends (the seed's list of messages that never go to LINE).
     INTERVIEW_REMINDER = "interview_reminder", _("選考前日の自動リマインド")
     EVENT_REMINDER = "event_reminder", _("イベント前日の自動リマインド")
@@ -62,6 +64,8 @@ AUTOMATIC_KINDS: frozenset[str] = frozenset(
     }
 )
 MANUAL_KINDS: frozenset[str] = frozenset(k for k in Kind.values if k not in AUTOMATIC_KINDS)
+# The kinds whose email may carry a per-candidate {{LINE友達登録URL}}.
+INVITATION_KINDS: frozenset[str] = frozenset({Kind.BULK, Kind.FRIEND_INVITATION})
 
 
 class Channel(models.TextChoices):
@@ -101,6 +105,9 @@ class Send(CompanyOwned):
         "Message", verbose_name=_("返信元"), on_delete=models.SET_NULL, null=True, blank=True, related_name="replies"
     )
     recipient_count = models.PositiveIntegerField(_("宛先数"), default=0)
+    # The compose form's own id (a hidden UUID): a second POST of the same form finds this send
+    # instead of creating another. Null for sends made by code.
+    client_token = models.UUIDField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(_("送信開始日時"), null=True, blank=True)
@@ -117,6 +124,7 @@ class Send(CompanyOwned):
                 condition=~(Q(kind__in=sorted(AUTOMATIC_KINDS)) & Q(send_line=True)),
                 name="send_automatic_kinds_never_line",
             ),
+            models.UniqueConstraint(fields=["company", "client_token"], name="send_client_token_unique"),
         ]
         indexes = [
             models.Index(fields=["company", "-created_at"], name="send_company_created"),
@@ -223,6 +231,12 @@ class Message(CompanyOwned):
                 condition=Q(line_message_id__isnull=False),
                 name="message_line_id_unique_per_company",
             ),
+            # Mail providers retry inbound webhooks, sometimes concurrently: one row per Message-ID.
+            models.UniqueConstraint(
+                fields=["company", "email_message_id"],
+                condition=~Q(email_message_id=""),
+                name="message_email_id_unique_per_company",
+            ),
         ]
         indexes = [
             models.Index(fields=["candidate", "occurred_at"], name="message_candidate_time"),
@@ -301,14 +315,18 @@ class Delivery(CompanyOwned):
     status = models.CharField(_("状態"), max_length=16, choices=Status.choices, default=Status.QUEUED)
     reason = models.CharField(_("理由"), max_length=500, blank=True)
     attempts = models.PositiveSmallIntegerField(_("試行回数"), default=0)
+    # LINE rate-limit 429s met so far: they are retried outside `attempts` (their own cap, see
+    # pipeline.throttled), since being throttled says nothing about the message.
+    throttled = models.PositiveSmallIntegerField(_("レート制限による再試行"), default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)  # set while `sending`
     sending_since = models.DateTimeField(null=True, blank=True)
     line_request_id = models.CharField(max_length=64, blank=True)
     line_accepted_request_id = models.CharField(max_length=64, blank=True)
     line_message_ids = models.JSONField(default=list, blank=True)
-    # Rendered once, at the first attempt, so every retry sends identical content (LINE
-    # requires an identical body under one retry key).
+    # Rendered once, at the first attempt, and stored before that attempt's push or email, so
+    # every retry (even after a crash mid-send) sends identical content (LINE requires an
+    # identical body under one retry key).
     rendered_subject = models.CharField(max_length=300, blank=True)
     rendered_body = models.TextField(blank=True)
     line_texts = models.JSONField(null=True, blank=True)

@@ -15,20 +15,25 @@ How a send flows:
    itself with a short countdown for longer ones; the sweeper picks up anything else.
 4. The sweeper (beat, every 30 s) puts `sending` rows whose lease expired back to `queued`
    (the worker died: LINE is safe to re-push under the same retry key, email is resent,
-   at-least-once) and wakes drains for due `queued` rows whose wake-up was lost.
+   at-least-once), or fails them once they have used up their attempts (a row that kills its
+   worker every time must not cycle forever), and wakes drains for due `queued` rows whose
+   wake-up was lost.
+
+A worker only ever writes rows it still holds: every write-back is conditional on
+`status='sending' AND sending_since=<its claim>`, so a worker whose lease expired (and whose
+rows another worker re-claimed) cannot overwrite the newer outcome.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import random
 import time
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import cache
@@ -36,6 +41,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from hrmos import retry
 from messaging import bulk
 from messaging.models import Channel, Delivery, Send
 
@@ -46,6 +52,10 @@ MAX_COUNTDOWN = 300  # retries never wait near the visibility timeout; longer wa
 SHORT_WAIT = 3.0  # a drain sleeps through waits this short instead of re-enqueueing
 MAX_ATTEMPTS = 10  # with the backoff below: ~20 minutes of retrying, far inside LINE's 24 h
 RETRY_BASE_SECONDS = 2.0
+# LINE's rate-limit 429s are retried outside MAX_ATTEMPTS, with their own cap: at most
+# 60 waits of at most MAX_COUNTDOWN (5 hours), still far inside LINE's 24 h retry-key memory.
+MAX_THROTTLED = 60
+REASON_CRASHED = "処理中に異常終了しました"
 
 
 def lease() -> timedelta:
@@ -59,15 +69,16 @@ def stale_queued_after() -> timedelta:
 BATCH = {Channel.LINE: 100, Channel.EMAIL: 50}
 PARALLEL_DRAINS = {Channel.LINE: 2, Channel.EMAIL: 2}
 
-ACTIVE = (Delivery.Status.QUEUED, Delivery.Status.SENDING)
 NOT_FINAL = (Delivery.Status.SCHEDULED, Delivery.Status.QUEUED, Delivery.Status.SENDING)
 
 
-def backoff(attempts: int, *, base: float | None = None, cap: float = MAX_COUNTDOWN) -> float:
+def backoff(attempts: int, *, base: float | None = None, cap: float | None = None) -> float:
     """Exponential backoff with jitter: between half and all of min(cap, base·2^(n-1))."""
-    base = RETRY_BASE_SECONDS if base is None else base
-    ceiling = min(cap, base * (2 ** max(attempts - 1, 0)))
-    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not security)
+    return retry.backoff(
+        attempts,
+        base=RETRY_BASE_SECONDS if base is None else base,
+        cap=MAX_COUNTDOWN if cap is None else cap,
+    )
 
 
 # --- waking workers -----------------------------------------------------------------------
@@ -80,12 +91,27 @@ def parallelism(channel: str, count: int) -> int:
 def wake_on_commit(send_id: int, channels: Iterable[str], count: int) -> None:
     """Enqueue the drains on commit, LINE's first: LINE is paced by the platform (rate limit,
     HTTP round trips) while email is bound by our own CPU, so with a small worker pool LINE
-    goes first and email follows as workers free up (or in parallel on a bigger pool)."""
-    from messaging import tasks
+    goes first and email follows as workers free up (or in parallel on a bigger pool).
 
+    The rows are committed by then, so a publish that fails (the broker is down) must not
+    fail the caller: the recruiter's send exists and the sweeper wakes it later. Celery's
+    `delay_on_commit` registers a non-robust callback, whose exception would escape the
+    request after COMMIT (a 500 for a saved send) and skip the callbacks after it."""
     for channel in sorted(channels, key=lambda c: c != Channel.LINE):
         for _ in range(parallelism(channel, count)):
-            tasks.drain.delay_on_commit(send_id, channel)
+            _publish_on_commit(send_id, channel)
+
+
+def _publish_on_commit(send_id: int, channel: str) -> None:
+    def publish_drain() -> None:  # a named function: Django logs robust callbacks by __qualname__
+        from messaging import tasks
+
+        try:
+            tasks.drain.delay(send_id, channel)
+        except Exception:
+            log.exception("could not publish the drain of send %s (%s); the sweeper will wake it", send_id, channel)
+
+    transaction.on_commit(publish_drain, robust=True)
 
 
 def wake_later(send_id: int, channel: str, countdown: float) -> None:
@@ -116,6 +142,7 @@ def claim(send_id: int, channel: str, limit: int, *, now: datetime | None = None
         ids = list(
             Delivery.objects.filter(send_id=send_id, channel=channel, status=Delivery.Status.QUEUED)
             .filter(_due(now))
+            .order_by()  # any due rows will do: no sort (Meta.ordering) under the lock
             .select_for_update(skip_locked=True)
             .values_list("id", flat=True)[:limit]
         )
@@ -165,6 +192,7 @@ WRITTEN_FIELDS = [
     "rendered_subject",
     "rendered_body",
     "line_texts",
+    "throttled",
     "updated_at",
 ]
 
@@ -194,11 +222,65 @@ def retry_or_fail(delivery: Delivery, reason: str, *, wait: float | None = None,
     )
 
 
+def throttled(delivery: Delivery, reason: str, **fields: Any) -> Outcome:
+    """The platform said "too many requests": back to the queue without spending an attempt
+    (the claim's is given back), with a backoff that grows with the 429s met so far; failed
+    only after MAX_THROTTLED of them, far inside LINE's 24 h retry-key memory."""
+    count = delivery.throttled + 1
+    if count > MAX_THROTTLED:
+        return failed(delivery, f"{reason}（レート制限が{MAX_THROTTLED}回続きました）", throttled=count, **fields)
+    return Outcome(
+        delivery,
+        Delivery.Status.QUEUED,
+        reason,
+        retry_in=backoff(count),
+        fields={"attempts": max(delivery.attempts - 1, 0), "throttled": count, **fields},
+    )
+
+
+def write_claimed(
+    deliveries: Sequence[Delivery], field_names: Sequence[str], *, claims: Sequence[datetime | None] | None = None
+) -> int:
+    """Write fields of claimed rows that are still ours: `status='sending'` under the claim
+    they were taken with (`claims`, by default their `sending_since`). Returns how many were
+    written; rows another worker took over since are left as they are."""
+    if claims is None:
+        claims = [delivery.sending_since for delivery in deliveries]
+    by_claim: dict[datetime | None, list[Delivery]] = defaultdict(list)
+    for delivery, claimed_at in zip(deliveries, claims, strict=True):
+        by_claim[claimed_at].append(delivery)  # one claim per batch, as a rule
+    written = sum(
+        bulk.update_rows(
+            Delivery, rows, field_names, where={"status": Delivery.Status.SENDING, "sending_since": claimed_at}
+        )
+        for claimed_at, rows in by_claim.items()
+    )
+    if written < len(deliveries):
+        log.warning(
+            "%d of %d deliveries were no longer ours (lease expired, claimed again): not written",
+            len(deliveries) - written,
+            len(deliveries),
+        )
+    return written
+
+
+def persist_prepared(deliveries: Sequence[Delivery], field_names: Sequence[str]) -> None:
+    """Store what a first attempt fixed (rendered content, address) before anything is sent:
+    one bulk UPDATE for the batch, so a retry after a crash sends byte-identical content."""
+    if not deliveries:
+        return
+    now = timezone.now()
+    for delivery in deliveries:
+        delivery.updated_at = now
+    write_claimed(deliveries, [*field_names, "updated_at"])
+
+
 def apply_outcomes(outcomes: list[Outcome], *, now: datetime | None = None) -> None:
-    """One bulk UPDATE for the whole batch (not a query per message)."""
+    """One bulk UPDATE for the whole batch (not a query per message), of rows still ours."""
     if not outcomes:
         return
     now = now or timezone.now()
+    claimed = [outcome.delivery.sending_since for outcome in outcomes]
     rows = []
     for outcome in outcomes:
         delivery = outcome.delivery
@@ -213,7 +295,7 @@ def apply_outcomes(outcomes: list[Outcome], *, now: datetime | None = None) -> N
             delivery.sent_at = now
         delivery.updated_at = now
         rows.append(delivery)
-    bulk.update_rows(Delivery, rows, WRITTEN_FIELDS)
+    write_claimed(rows, WRITTEN_FIELDS, claims=claimed)
 
 
 def fail_remaining(send_id: int, channel: str, reason: str, *, now: datetime | None = None) -> int:
@@ -262,11 +344,10 @@ def drain(send_id: int, channel: str, *, budget: float = DRAIN_BUDGET_SECONDS) -
     still in flight, so the HTTP pool never idles during the database work."""
     from messaging import email_delivery, line_delivery
 
-    processor = line_delivery if channel == Channel.LINE else email_delivery
     limit = BATCH.get(channel, 50)
     deadline = time.monotonic() + budget
     handled = 0
-    pending = None
+    pending = None  # LINE: the previous batch, its pushes in flight
     try:
         while True:
             if time.monotonic() >= deadline:
@@ -275,15 +356,19 @@ def drain(send_id: int, channel: str, *, budget: float = DRAIN_BUDGET_SECONDS) -
                 tasks.drain.delay(send_id, channel)  # continue in a fresh task
                 break
             batch = claim(send_id, channel, limit)
-            if batch:
-                started = processor.start(batch)
+            if batch and channel == Channel.LINE:
+                started = line_delivery.start(batch)
                 if pending is not None:
-                    processor.finish(pending)
+                    line_delivery.finish(pending)
                 pending = started
                 handled += len(batch)
                 continue
+            if batch:
+                email_delivery.process(batch)  # synchronous: one SMTP connection per batch
+                handled += len(batch)
+                continue
             if pending is not None:
-                processor.finish(pending)  # its retries may be due now: look again
+                line_delivery.finish(pending)  # its retries may be due now: look again
                 pending = None
                 continue
             wait = next_due_in(send_id, channel)
@@ -296,7 +381,7 @@ def drain(send_id: int, channel: str, *, budget: float = DRAIN_BUDGET_SECONDS) -
             break
     finally:
         if pending is not None:
-            processor.finish(pending)
+            line_delivery.finish(pending)
     finish_send_if_complete(send_id)
     return handled
 
@@ -311,14 +396,31 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     with transaction.atomic():
         stuck = list(
             Delivery.objects.filter(status=Delivery.Status.SENDING, lease_expires_at__lt=now)
+            .order_by()
             .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)[:5000]
+            .values_list("id", "send_id", "attempts")[:5000]
         )
-        requeued = Delivery.objects.filter(id__in=stuck, status=Delivery.Status.SENDING).update(
-            status=Delivery.Status.QUEUED, lease_expires_at=None, sending_since=None, next_attempt_at=now
+        # A row whose worker died on every one of its attempts (it may be what kills it) ends here.
+        spent = {pk: send_id for pk, send_id, attempts in stuck if attempts >= MAX_ATTEMPTS}
+        failed_rows = Delivery.objects.filter(id__in=list(spent), status=Delivery.Status.SENDING).update(
+            status=Delivery.Status.FAILED,
+            reason=REASON_CRASHED,
+            lease_expires_at=None,
+            sending_since=None,
+            next_attempt_at=None,
+            updated_at=now,
+        )
+        requeued = (
+            Delivery.objects.filter(id__in=[pk for pk, _, _ in stuck if pk not in spent])
+            .filter(status=Delivery.Status.SENDING)
+            .update(status=Delivery.Status.QUEUED, lease_expires_at=None, sending_since=None, next_attempt_at=now)
         )
     if requeued:
         log.warning("sweeper: %d deliveries were stuck in sending past their lease; re-queued", requeued)
+    if failed_rows:
+        log.error("sweeper: %d deliveries were stuck in sending after %d attempts; failed", failed_rows, MAX_ATTEMPTS)
+        for send_id in set(spent.values()):
+            finish_send_if_complete(send_id, now=now)
     stale = now - stale_queued_after()
     due = (
         Delivery.objects.filter(status=Delivery.Status.QUEUED)
@@ -339,7 +441,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
         "pk", flat=True
     )[:500]:
         finish_send_if_complete(send_id, now=now)
-    return {"requeued": requeued, "woken": woken}
+    return {"requeued": requeued, "woken": woken, "failed": failed_rows}
 
 
 # --- progress -----------------------------------------------------------------------------
@@ -390,10 +492,6 @@ def progress(send: Send) -> list[ChannelProgress]:
         entry.total += row["n"]
     order = [Channel.EMAIL, Channel.LINE]
     return [by_channel[c] for c in order if c in by_channel]
-
-
-def delivery_ids(deliveries: Iterable[Delivery]) -> list[UUID]:
-    return [d.id for d in deliveries]
 
 
 def site_domain() -> str:

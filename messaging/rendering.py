@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}\s][^{}]*?)\s*\}\}")
+LINE_BREAKS_RE = re.compile(r"\s*[\r\n]+\s*")
 
 FULL_NAME = "候補者氏名"
 LAST_NAME = "姓"
@@ -96,9 +97,15 @@ class Rendered:
     line_texts: list[str]
 
 
+def one_line(text: str) -> str:
+    """A subject is one line: a line break (from a placeholder's value, e.g. a name imported
+    from CSV) becomes a space, or the email header would be refused."""
+    return LINE_BREAKS_RE.sub(" ", text).strip()
+
+
 def render_for_recipient(subject: str, body: str, context: RecipientContext, *, friend_invitation: bool) -> Rendered:
     values = context.values()
-    rendered_subject = render(subject, values)
+    rendered_subject = one_line(render(subject, values))
     if friend_invitation:
         email_body = render(body, values, keep=frozenset({FRIEND_URL}))
         if "{{" + FRIEND_URL + "}}" not in email_body:

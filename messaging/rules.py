@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from django.db.models import QuerySet
 
 from hrmos.models import Company
+from hrmos.tenancy import company_pk
 from line_integration.models import LineAccount, LineIntegration
 from messaging.models import AUTOMATIC_KINDS, RecipientKind
 
@@ -24,6 +25,8 @@ REASON_NO_EMAIL = "メールアドレスが登録されていません"
 REASON_NO_AGENT = "エージェントが設定されていません"
 REASON_NO_AGENT_EMAIL = "エージェントのメールアドレスが登録されていません"
 REASON_CANCELLED = "送信予約がキャンセルされました"
+REASON_LINE_AUTH = "LINEの認証に失敗しました。LINE設定で連携をやり直してください。"
+REASON_UNEXPECTED = "送信処理中に予期しないエラーが発生しました（詳細はシステムログに記録しました）"
 
 
 def line_allowed_for_kind(kind: str) -> bool:
@@ -31,13 +34,11 @@ def line_allowed_for_kind(kind: str) -> bool:
 
 
 def integration_for(company: Company | int) -> LineIntegration | None:
-    company_id = company if isinstance(company, int) else company.pk
-    return LineIntegration.objects.filter(company_id=company_id).first()
+    return LineIntegration.objects.for_company_or_none(company)
 
 
 def is_linked(company: Company | int) -> bool:
-    company_id = company if isinstance(company, int) else company.pk
-    return LineIntegration.objects.filter(company_id=company_id, status=LineIntegration.Status.LINKED).exists()
+    return LineIntegration.objects.filter(company_id=company_pk(company), status=LineIntegration.Status.LINKED).exists()
 
 
 def line_accounts_by_candidate(company_id: int, candidate_ids: Iterable[int] | QuerySet) -> dict[int, tuple[str, str]]:

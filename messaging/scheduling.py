@@ -54,7 +54,7 @@ def dispatch_due(*, now: datetime | None = None, limit: int = BATCH) -> list[int
                 Delivery.objects.filter(send_id=send_id).order_by().values_list("channel", flat=True).distinct()
             )
             pipeline.wake_on_commit(send_id, channels, count)
-            transaction.on_commit(lambda send_id=send_id: pipeline.finish_send_if_complete(send_id))
+            transaction.on_commit(lambda send_id=send_id: pipeline.finish_send_if_complete(send_id), robust=True)
             dispatched.append(send_id)
     if dispatched:
         log.info("dispatched %d scheduled sends: %s", len(dispatched), dispatched)

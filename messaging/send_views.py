@@ -118,6 +118,13 @@ def send_edit(request: HttpRequest, send_pk: int) -> HttpResponse:
         "recipient_count": send.recipient_count,
         "allow_attachments": False,
         "line_only": not send.deliveries.filter(channel=Channel.EMAIL).exists(),
+        "scheduled_only": True,
+        # Recipients and channels are not editable; the content is judged with the send's own.
+        "fixed": {
+            "send_line": send.send_line,
+            "recipient_type": send.recipient_type,
+            "include_friend_invitation": send.include_friend_invitation,
+        },
     }
     if request.method == "POST":
         form = forms.ComposeForm(request.POST, **form_kwargs)
@@ -127,8 +134,6 @@ def send_edit(request: HttpRequest, send_pk: int) -> HttpResponse:
             version = -1
         if form.is_valid():
             draft = form.draft()
-            draft.send_line, draft.recipient_type = send.send_line, send.recipient_type
-            draft.include_friend_invitation = send.include_friend_invitation
             try:
                 changed = compose.edit_scheduled_send(send, draft, version=version, user=request.user)
             except compose.ComposeError as exc:
@@ -147,12 +152,7 @@ def send_edit(request: HttpRequest, send_pk: int) -> HttpResponse:
     else:
         local = timezone.localtime(send.scheduled_at)
         form = forms.ComposeForm(
-            initial={
-                "subject": send.subject,
-                "body": send.body,
-                "timing": forms.ComposeForm.TIMING_SCHEDULED,
-                "scheduled_at": local.strftime("%Y-%m-%dT%H:%M"),
-            },
+            initial={"subject": send.subject, "body": send.body, "scheduled_at": local.strftime("%Y-%m-%dT%H:%M")},
             **form_kwargs,
         )
     return render(request, "messaging/send_edit.html", {"send": send, "form": form})
@@ -184,4 +184,7 @@ def attachment_download(request: HttpRequest, attachment_pk: int) -> FileRespons
 
 @require_GET
 def message_attachment_download(request: HttpRequest, message_attachment_pk: int) -> FileResponse:
-    return _download(get_scoped_or_404(request, MessageAttachment, pk=message_attachment_pk))
+    # Content the candidate unsent is gone (inbound.mark_line_unsent); never serve a leftover.
+    return _download(
+        get_scoped_or_404(request, MessageAttachment, pk=message_attachment_pk, message__unsent_at__isnull=True)
+    )

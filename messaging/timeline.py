@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from candidates.detail import candidate_or_404, detail_context
 from candidates.models import Candidate
 from hrmos.tenancy import request_company
-from messaging import compose, forms, inbound, inbox, rules
+from messaging import compose, forms, inbox, rules
 from messaging.models import Channel, Delivery, Kind, Message
 
 TIMELINE_PAGE = 30
@@ -99,6 +99,8 @@ def line_chat(request: HttpRequest, candidate_pk: int) -> HttpResponse:
     reason = rules.line_unavailable_reason(company, candidate.pk)
     form_kwargs = {"kind": Kind.LINE_CHAT, "company": company, "recipient_count": 1, "line_only": True}
     if request.method == "POST":
+        if compose.submitted_send(company, forms.client_token(request.POST)) is not None:
+            return redirect("messaging:line_chat", candidate_pk=candidate.pk)  # the same message posted twice
         form = forms.ComposeForm(request.POST, **form_kwargs)
         if reason:
             form.add_error(None, f"LINEメッセージを送信できません：{reason}")
@@ -114,7 +116,7 @@ def line_chat(request: HttpRequest, candidate_pk: int) -> HttpResponse:
                 return redirect("messaging:line_chat", candidate_pk=candidate.pk)
     else:
         form = forms.ComposeForm(initial={"timing": forms.ComposeForm.TIMING_NOW}, **form_kwargs)
-        inbound.mark_line_read(candidate)
+        inbox.mark_read(candidate, channel=Channel.LINE)
     context = detail_context(request, candidate, active_tab="line")
     return render(
         request,

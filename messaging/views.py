@@ -19,7 +19,7 @@ from candidates.models import Candidate
 from hrmos.tenancy import get_scoped_or_404, request_company
 from line_integration.models import LineAccount
 from messaging import compose, forms, rendering, rules
-from messaging.models import Channel, Kind, Message, RecipientKind
+from messaging.models import Channel, Kind, Message
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,10 @@ def _compose_page(
     }
     submitted = request.method == "POST" and request.POST.get("compose") == "1"
     if submitted:
+        earlier = compose.submitted_send(company, forms.client_token(request.POST))
+        if earlier is not None:
+            flash.info(request, "この送信はすでに受け付けています（同じ内容を二重に送信しないようにしました）。")
+            return redirect("messaging:send_detail", send_pk=earlier.pk)
         form = forms.ComposeForm(request.POST, request.FILES, **form_kwargs)
         if form.is_valid():
             draft = form.draft()
@@ -251,4 +255,4 @@ def quota_guard(request: HttpRequest) -> HttpResponse:
     return render(request, "messaging/_quota.html", context)
 
 
-__all__ = ["RecipientKind", "compose_bulk", "compose_candidate", "compose_preview", "quota_guard", "reply"]
+__all__ = ["compose_bulk", "compose_candidate", "compose_preview", "quota_guard", "reply"]

@@ -200,3 +200,59 @@ def test_the_command_takes_the_envelope_recipient(company, candidate, tmp_path):
     path.write_bytes(raw_email(company, to="someone@example.co.jp"))
     call_command("receive_email", file=str(path), recipient=[inbound_email.reply_address(company)])
     assert Message.objects.count() == 1
+
+
+def test_the_database_holds_one_message_per_message_id(company, candidate):
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    fields = {"company": company, "candidate": candidate, "channel": "email", "direction": "in"}
+    Message.objects.create(**fields, email_message_id="<same@mail.example.com>", occurred_at=timezone.now())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Message.objects.create(**fields, email_message_id="<same@mail.example.com>", occurred_at=timezone.now())
+    Message.objects.create(**fields, email_message_id="", occurred_at=timezone.now())  # outgoing items have none
+    Message.objects.create(**fields, email_message_id="", occurred_at=timezone.now())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_of_one_email_at_the_same_moment_store_it_once(company, candidate, settings):
+    """A provider retrying concurrently: the second insert waits on the first's Message-ID,
+    then returns its item, and writes no attachment file of its own."""
+    import threading
+
+    from django.db import connections, transaction
+    from django.utils import timezone
+
+    from messaging import inbound
+
+    def receive():
+        return inbound.add_incoming_email(
+            candidate,
+            subject="Re: ご案内",
+            body="参加します。",
+            from_address=candidate.email,
+            occurred_at=timezone.now(),
+            email_message_id="<race@mail.example.com>",
+            attachments=[inbound.IncomingFile("履歴書.pdf", b"%PDF", "application/pdf")],
+        )
+
+    inserted, release, first = threading.Event(), threading.Event(), {}
+
+    def first_delivery() -> None:
+        with transaction.atomic():
+            first["message"], _ = receive()
+            inserted.set()
+            release.wait(10)
+        connections.close_all()
+
+    thread = threading.Thread(target=first_delivery)
+    thread.start()
+    assert inserted.wait(10)
+    threading.Timer(0.5, release.set).start()  # commits while the second insert is waiting
+    second, created = receive()
+    thread.join()
+    assert not created and second.pk == first["message"].pk
+    assert Message.objects.count() == 1
+    assert second.attachments.count() == 1
+    assert len(list(settings.MEDIA_ROOT.rglob("*.pdf"))) == 1

@@ -197,3 +197,49 @@ def test_an_unsent_message_is_hidden_and_marked(recruiter_client, candidate):
     for name in ("messaging:timeline", "messaging:line_chat"):
         page = recruiter_client.get(reverse(name, args=[candidate.pk])).content.decode()
         assert "候補者が送信を取り消しました" in page and "やっぱり取り消します" not in page
+
+
+def test_an_unsent_file_is_deleted_and_no_longer_served(
+    recruiter_client, candidate, django_capture_on_commit_callbacks
+):
+    message = line_reply(candidate, "", content_type="file", file_name="成績.pdf", extra={"content_status": "ready"})
+    stored = _attachment(message, "成績.pdf", "application/pdf", b"%PDF-1.4 secret")
+    url = reverse("messaging:message_attachment", args=[stored.pk])
+    assert recruiter_client.get(url).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert inbound.mark_line_unsent(candidate.company, message.line_message_id)
+    assert not MessageAttachment.objects.exists()
+    assert not stored.file.storage.exists(stored.file.name)
+    message.refresh_from_db()
+    assert (message.body, message.file_name, message.extra) == ("", "", {})
+    assert message.unsent_at is not None
+    assert recruiter_client.get(url).status_code == 404
+    assert recruiter_client.get(reverse("messaging:message_attachment_inline", args=[stored.pk])).status_code == 404
+    for name in ("messaging:timeline", "messaging:line_chat"):
+        page = recruiter_client.get(reverse(name, args=[candidate.pk])).content.decode()
+        assert "候補者が送信を取り消しました" in page and "成績.pdf" not in page
+
+
+def test_content_downloaded_after_the_unsend_is_not_kept(candidate):
+    message = line_reply(candidate, "", content_type="image", extra={"content_status": "pending"})
+    inbound.mark_line_unsent(candidate.company, message.line_message_id)
+    file = inbound.IncomingFile(name="a.jpg", data=b"\xff\xd8\xff\xd9", content_type="image/jpeg")
+    inbound.set_line_content(candidate.company, message.line_message_id, status=inbound.CONTENT_READY, file=file)
+    assert not MessageAttachment.objects.exists()
+
+
+def test_a_file_of_an_unsent_message_is_never_served(recruiter_client, candidate):
+    message = line_reply(candidate, "", content_type="image")
+    leftover = _attachment(message, "a.jpg", "image/jpeg")
+    Message.objects.filter(pk=message.pk).update(unsent_at=timezone.now())  # e.g. an unsend racing a download
+    assert recruiter_client.get(reverse("messaging:message_attachment", args=[leftover.pk])).status_code == 404
+    assert recruiter_client.get(reverse("messaging:message_attachment_inline", args=[leftover.pk])).status_code == 404
+
+
+def test_opening_the_line_tab_leaves_email_replies_unread(recruiter_client, candidate):
+    line_reply(candidate)
+    email = email_reply(candidate)
+    recruiter_client.get(reverse("messaging:line_chat", args=[candidate.pk]))
+    assert badge(recruiter_client) == "1"
+    email.refresh_from_db()
+    assert email.read_at is None

@@ -8,13 +8,14 @@ import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError
+from django.urls import reverse
 from django.utils import timezone
 
 from candidates.models import Agent, Candidate
 from line_integration.models import LineAccount, LineIntegration
 from messaging import compose, rules
 from messaging.compose import ComposeError, Draft
-from messaging.models import AUTOMATIC_KINDS, Channel, Delivery, Kind, Message, RecipientKind, Send
+from messaging.models import AUTOMATIC_KINDS, MANUAL_KINDS, Channel, Delivery, Kind, Message, RecipientKind, Send
 from tests.conftest import make_candidate
 
 pytestmark = pytest.mark.django_db
@@ -212,6 +213,54 @@ def test_friend_invitation_needs_a_linked_company_and_a_bulk_send(company, recru
     with pytest.raises(ComposeError) as caught:
         send(company, recruiter, [candidate], kind=Kind.CANDIDATE, include_friend_invitation=True)
     assert "一括送信でのみ" in caught.value.errors["include_friend_invitation"][0]
+
+
+@pytest.mark.parametrize(
+    ("fields", "text"),
+    [
+        ({"kind": Kind.INTERVIEW_REMINDER, "send_line": True}, "この種類のメッセージはLINEでは送信できません"),
+        ({"send_line": False}, "メールもLINEも送信しない設定になっています"),
+    ],
+)
+def test_a_send_with_no_channel_left_is_refused(fields, text, company, recruiter, candidate):
+    with pytest.raises(ComposeError) as caught:
+        send(company, recruiter, [candidate], send_email=False, **fields)
+    assert any(text in message for message in caught.value.errors[""])
+    assert not Send.objects.exists()
+
+
+def test_the_friend_invitation_resend_is_its_own_kind_and_may_carry_the_url(
+    recruiter_client, company, candidate, django_capture_on_commit_callbacks
+):
+    linked(company)
+    with django_capture_on_commit_callbacks(execute=True):
+        recruiter_client.post(reverse("messaging:friend_invitation_resend", args=[candidate.pk]))
+    result = Send.objects.get()
+    assert (result.kind, result.include_friend_invitation) == (Kind.FRIEND_INVITATION, True)
+    assert result.get_kind_display() == "LINE友達登録のご案内"
+    assert Kind.FRIEND_INVITATION in MANUAL_KINDS
+    assert "/line/friend/" in mail.outbox[0].body
+    assert "LINE友達登録のご案内" in recruiter_client.get(reverse("messaging:send_list")).content.decode()
+
+
+def test_rows_get_the_model_defaults_for_every_column_they_do_not_name(
+    company, recruiter, candidate, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        result = send(company, recruiter, [candidate])
+    delivery = Delivery.objects.get(send=result)
+    assert (delivery.attempts, delivery.throttled, delivery.line_message_ids, delivery.line_texts) == (0, 0, [], None)
+    message = Message.objects.get(send=result)
+    assert (message.content_type, message.extra, message.line_message_id) == ("text", {}, None)
+
+
+def test_rows_for_a_not_null_column_without_a_default_must_name_it():
+    from messaging import bulk
+
+    with pytest.raises(ValueError, match=r"Delivery\.created_at is NOT NULL without a default"):
+        bulk.Rows(Delivery, fixed={"company": 1, "send": 1}, per_row=("id",))
+    with pytest.raises(ValueError, match="Delivery has no field colour"):
+        bulk.Rows(Delivery, fixed={"colour": "red"}, per_row=())
 
 
 def test_attachments_go_with_the_email(company, recruiter, candidate, django_capture_on_commit_callbacks):

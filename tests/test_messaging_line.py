@@ -4,8 +4,10 @@ tests/test_messaging_worker.py repeats the key cases with a real Celery worker."
 
 import hashlib
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -148,7 +150,8 @@ def test_rate_limit_429s_back_off_and_complete(
         send = bulk(linked_company, recruiter, people)
     deliveries = list(Delivery.objects.filter(send=send, channel=Channel.LINE))
     assert {d.status for d in deliveries} == {"sent"}
-    assert max(d.attempts for d in deliveries) > 1  # some were refused with 429 and retried
+    assert max(d.throttled for d in deliveries) > 0  # some were refused with 429 and retried,
+    assert {d.attempts for d in deliveries} == {1}  # without spending their attempts
     entries = outbox_by_key(line_emulator, line_pair)
     assert set(entries) == {str(d.id) for d in deliveries}
     assert all(len(rows) == 1 for rows in entries.values())
@@ -263,3 +266,108 @@ def test_quota_guard_warns_when_the_send_would_exceed_the_months_remaining_quota
     assert "data-quota-warning" in html and "5通" in html and "今月の残りは <strong>2通</strong>" in html
     html = recruiter_client.get(reverse("messaging:quota_guard") + "?n=1").content.decode()
     assert "data-quota-warning" not in html and "今月の残り 2通" in html
+
+
+def test_the_line_text_is_stored_before_the_push_so_a_retry_after_a_crash_sends_the_same(
+    linked_company, recruiter, line_friend_candidate, line_emulator, line_pair, django_capture_on_commit_callbacks
+):
+    from messaging import line_delivery
+
+    with django_capture_on_commit_callbacks(execute=False):
+        send = bulk(linked_company, recruiter, [line_friend_candidate], send_email=True)
+    batch = pipeline.claim(send.pk, Channel.LINE, 10)
+    pending = line_delivery.start(batch)
+    [future.result() for _, future in pending.futures]  # pushed; the worker dies before writing back
+    [entry] = line_emulator.outbox(line_pair.messaging_channel_id)
+    delivery = Delivery.objects.get(send=send, channel=Channel.LINE)
+    assert delivery.status == "sending"
+    assert delivery.line_texts == [m["text"] for m in entry["messages"]]
+    assert delivery.address == entry["to"]
+
+    line_friend_candidate.last_name = "改名"  # a re-render now would differ
+    line_friend_candidate.save()
+    later = timezone.now() + pipeline.lease() + timedelta(seconds=1)
+    with time_machine.travel(later, tick=True), django_capture_on_commit_callbacks(execute=True):
+        pipeline.sweep()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("sent", 2)  # the retry met LINE's 409: already sent
+    assert delivery.line_texts == [m["text"] for m in entry["messages"]] and "改名" not in delivery.line_texts[0]
+    assert len(line_emulator.outbox(line_pair.messaging_channel_id)) == 1
+
+
+def test_one_delivery_that_raises_fails_alone_and_its_batch_goes_on(
+    linked_company, recruiter, line_emulator, line_pair, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    from messaging import rendering
+
+    people = [friend(line_emulator, line_pair, linked_company, n) for n in range(3)]
+    people[1].last_name = "壊れたデータ"
+    people[1].save()
+    render = rendering.render_for_recipient
+
+    def render_or_raise(subject, body, context, **kwargs):  # stands for a bug met with one recipient's data
+        if context.last_name == "壊れたデータ":
+            raise TypeError("unexpected data")
+        return render(subject, body, context, **kwargs)
+
+    with django_capture_on_commit_callbacks(execute=False):
+        send = bulk(linked_company, recruiter, people, send_email=False, kind=Kind.LINE_CHAT, subject="")
+    monkeypatch.setattr(rendering, "render_for_recipient", render_or_raise)  # the worker meets it
+    pipeline.drain(send.pk, Channel.LINE)
+    rows = {d.candidate_id: d for d in Delivery.objects.filter(send=send)}
+    assert (rows[people[1].pk].status, rows[people[1].pk].reason) == ("failed", rules.REASON_UNEXPECTED)
+    assert rows[people[0].pk].status == rows[people[2].pk].status == "sent"
+    send.refresh_from_db()
+    assert send.status == Send.Status.DONE
+    assert any(str(rows[people[1].pk].id) in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+
+
+def test_a_reissued_channel_secret_fails_with_the_authentication_reason(
+    linked_company, recruiter, line_emulator, line_pair, django_capture_on_commit_callbacks, monkeypatch
+):
+    from line_integration import tokens
+    from line_integration.models import LineIntegration
+
+    monkeypatch.setitem(pipeline.BATCH, Channel.LINE, 2)  # several batches: the later ones never try
+    people = [friend(line_emulator, line_pair, linked_company, n) for n in range(5)]
+    # The secret was reissued in LINE's console: the one we hold no longer mints tokens.
+    integration = LineIntegration.objects.get(company=linked_company)
+    integration.messaging_channel_secret = "f" * 32
+    integration.access_token, integration.access_token_expires_at = "", None
+    integration.save()
+    tokens.forget_token(integration)
+    with django_capture_on_commit_callbacks(execute=True):
+        send = bulk(linked_company, recruiter, people)
+    line = list(Delivery.objects.filter(send=send, channel=Channel.LINE))
+    assert {(d.status, d.reason) for d in line} == {
+        ("failed", "LINEの認証に失敗しました。LINE設定で連携をやり直してください。")
+    }
+    assert all(d.attempts <= 1 for d in line)
+    assert Delivery.objects.filter(send=send, channel=Channel.EMAIL, status="sent").count() == 5
+    assert line_emulator.outbox(line_pair.messaging_channel_id) == []
+
+
+def test_rate_limit_429s_do_not_use_up_the_attempts(
+    linked_company, recruiter, line_friend_candidate, line_emulator, line_pair, django_capture_on_commit_callbacks,
+    monkeypatch,
+):  # fmt: skip
+    monkeypatch.setattr(pipeline, "MAX_ATTEMPTS", 2)
+    line_emulator.fault(PUSH, "429-rate", count=4)  # throttled longer than the attempts would last
+    with django_capture_on_commit_callbacks(execute=True):
+        send = bulk(linked_company, recruiter, [line_friend_candidate])
+    delivery = Delivery.objects.get(send=send, channel=Channel.LINE)
+    assert (delivery.status, delivery.attempts, delivery.throttled) == ("sent", 1, 4)
+    assert [row["retry_key"] for row in line_emulator.outbox(line_pair.messaging_channel_id)] == [str(delivery.id)]
+
+
+def test_rate_limit_429s_have_their_own_cap(
+    linked_company, recruiter, line_friend_candidate, line_emulator, line_pair, django_capture_on_commit_callbacks,
+    monkeypatch,
+):  # fmt: skip
+    monkeypatch.setattr(pipeline, "MAX_THROTTLED", 2)
+    line_emulator.fault(PUSH, "429-rate", count=5)
+    with django_capture_on_commit_callbacks(execute=True):
+        send = bulk(linked_company, recruiter, [line_friend_candidate])
+    delivery = Delivery.objects.get(send=send, channel=Channel.LINE)
+    assert (delivery.status, delivery.throttled) == ("failed", 3)
+    assert "レート制限が2回続きました" in delivery.reason

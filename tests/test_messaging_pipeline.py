@@ -51,7 +51,7 @@ def test_a_row_stuck_in_sending_past_its_lease_is_requeued_and_sent_once(
     assert claimed.status == "sending" and claimed.attempts == 1
     assert pipeline.sweep()["requeued"] == 0  # the lease is still live
     with time_machine.travel(timezone.now() + pipeline.lease() + timedelta(seconds=1), tick=True):
-        assert pipeline.sweep() == {"requeued": 1, "woken": 1}
+        assert pipeline.sweep() == {"requeued": 1, "woken": 1, "failed": 0}
     delivery = Delivery.objects.get(send=send)
     assert (delivery.status, delivery.attempts) == ("sent", 2)
     assert len(mail.outbox) == 1
@@ -85,6 +85,12 @@ def test_the_whole_retry_window_stays_far_inside_lines_24_hour_key_memory():
         min(pipeline.MAX_COUNTDOWN, pipeline.RETRY_BASE_SECONDS * 2 ** (n - 1)) for n in range(1, pipeline.MAX_ATTEMPTS)
     )
     assert worst < 3600
+    # Rate-limit 429s have their own cap (they don't spend attempts): still far inside 24 h.
+    throttled = sum(
+        min(pipeline.MAX_COUNTDOWN, pipeline.RETRY_BASE_SECONDS * 2 ** (n - 1))
+        for n in range(1, pipeline.MAX_THROTTLED + 1)
+    )
+    assert worst + throttled < 8 * 3600
 
 
 def test_celery_settings_the_pipeline_relies_on():
@@ -135,3 +141,60 @@ def test_the_redis_bucket_holds_across_processes():
     for process in processes:
         process.join(timeout=10)
     assert 150 <= total <= 100 * 2.0 + 20 + 10  # +10: the start is not simultaneous
+
+
+def test_a_stale_workers_outcome_does_not_overwrite_a_later_workers_sent(
+    company, recruiter, candidate, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        send = make_send(company, recruiter, candidate)
+    [stale] = pipeline.claim(send.pk, Channel.EMAIL, 10)  # worker A claims, then stalls past its lease
+    with time_machine.travel(timezone.now() + pipeline.lease() + timedelta(seconds=1), tick=True):
+        pipeline.sweep()  # re-queued; worker B claims it and sends
+    assert Delivery.objects.get(send=send).status == "sent"
+    pipeline.apply_outcomes([pipeline.failed(stale, "worker A's late verdict")])  # A wakes up
+    delivery = Delivery.objects.get(send=send)
+    assert (delivery.status, delivery.reason) == ("sent", "")
+    pipeline.apply_outcomes([pipeline.retry_or_fail(stale, "worker A again")])
+    assert Delivery.objects.get(send=send).status == "sent"
+    assert len(mail.outbox) == 1
+
+
+def test_a_row_whose_worker_dies_on_every_attempt_ends_failed_instead_of_cycling(
+    company, recruiter, candidate, django_capture_on_commit_callbacks, monkeypatch
+):
+    from messaging import tasks
+
+    monkeypatch.setattr(tasks.drain, "delay", lambda *args, **kwargs: None)  # the drains die: claims below
+    with django_capture_on_commit_callbacks(execute=False):
+        send = make_send(company, recruiter, candidate)
+    moment = timezone.now()
+    for attempt in range(1, pipeline.MAX_ATTEMPTS + 1):
+        with time_machine.travel(moment, tick=False):
+            [claimed] = pipeline.claim(send.pk, Channel.EMAIL, 10)  # ...and the worker dies each time
+            assert claimed.attempts == attempt
+        moment += pipeline.lease() + timedelta(seconds=1)
+        with time_machine.travel(moment, tick=False):
+            result = pipeline.sweep(now=moment)
+        assert result["failed"] == (1 if attempt == pipeline.MAX_ATTEMPTS else 0)
+    delivery = Delivery.objects.get(send=send)
+    assert (delivery.status, delivery.reason) == ("failed", "処理中に異常終了しました")
+    send.refresh_from_db()
+    assert send.status == Send.Status.DONE
+    assert not mail.outbox
+
+
+def test_the_claim_takes_due_rows_without_sorting_them(
+    company, recruiter, candidate, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with django_capture_on_commit_callbacks(execute=False):
+        send = make_send(company, recruiter, candidate)
+    with CaptureQueriesContext(connection) as queries:
+        pipeline.claim(send.pk, Channel.EMAIL, 10)
+    [select] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT") and "delivery" in q["sql"]][
+        :1
+    ]
+    assert "ORDER BY" not in select

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import connection, connections
+from django.urls import reverse
 from django.utils import timezone
 
 from messaging import compose, rules, scheduling
@@ -92,6 +93,52 @@ def test_an_edit_with_a_stale_version_changes_nothing(company, recruiter, candid
     assert (result.subject, result.version, result.scheduled_at) == ("変更後", 2, new_time)
     message = Message.objects.get(send=result)
     assert (message.subject, message.body, message.occurred_at) == ("変更後", "山田 花子様 変更後", new_time)
+
+
+def edit_post(send: Send, **fields) -> dict:
+    later = timezone.localtime(timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    data = {"subject": send.subject, "body": send.body, "scheduled_at": later, "version": send.version}
+    data.update(fields)
+    return data
+
+
+def test_a_scheduled_friend_invitation_can_be_edited(recruiter_client, company, recruiter, candidate):
+    linked(company)
+    body = "{{姓}}様\n友達登録はこちら：{{LINE友達登録URL}}"
+    result = schedule(company, recruiter, [candidate], body=body, include_friend_invitation=True)
+    response = recruiter_client.post(
+        reverse("messaging:send_edit", args=[result.pk]),
+        edit_post(result, body=body + "\n（再送）"),
+        follow=True,
+    )
+    assert "送信予約を変更しました。" in response.content.decode()
+    result.refresh_from_db()
+    assert result.body.endswith("（再送）") and result.include_friend_invitation
+
+
+def test_an_edit_posted_as_send_now_stays_a_reservation_with_a_clear_message(
+    recruiter_client, company, recruiter, candidate
+):
+    result = schedule(company, recruiter, [candidate])
+    response = recruiter_client.post(
+        reverse("messaging:send_edit", args=[result.pk]), edit_post(result, timing="now", scheduled_at="")
+    )
+    assert response.status_code == 200
+    assert "送信予約日時を入力してください。" in response.content.decode()
+    result.refresh_from_db()
+    assert (result.status, result.version) == (Send.Status.SCHEDULED, 1)
+    assert result.scheduled_at is not None
+
+
+def test_editing_a_reservation_without_a_time_is_refused(company, recruiter, candidate):
+    result = schedule(company, recruiter, [candidate])
+    with pytest.raises(compose.ComposeError) as caught:
+        compose.edit_scheduled_send(
+            result, Draft(kind=Kind.BULK, subject="件名", body="本文", scheduled_at=None), version=1, user=recruiter
+        )
+    assert caught.value.errors["scheduled_at"] == ["送信予約日時を入力してください。"]
+    result.refresh_from_db()
+    assert result.scheduled_at is not None and result.version == 1
 
 
 def test_a_candidate_deleted_before_the_send_is_skipped_with_the_reason(

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from candidates.models import Agent
-from messaging import compose, inbound
+from messaging import compose, inbound, inbox
 from messaging.compose import Draft
 from messaging.models import Channel, Delivery, Kind, Message, Send
 from tests.conftest import make_candidate
@@ -212,10 +212,10 @@ def test_opening_the_line_tab_marks_incoming_line_messages_read(recruiter_client
         candidate, line_message_id="100001", occurred_at=timezone.now(), text="返信です"
     )
     assert created and not created_again and again.pk == message.pk
-    assert inbound.unread_line_count(company) == 1
+    assert inbox.unread_count(company) == 1  # the navigation badge
     html = recruiter_client.get(reverse("messaging:line_chat", args=[candidate.pk])).content.decode()
     assert "返信です" in html
-    assert inbound.unread_line_count(company) == 0
+    assert inbox.unread_count(company) == 0
 
 
 def test_incoming_content_we_cannot_show_gets_a_placeholder(recruiter_client, company, candidate):
@@ -348,3 +348,25 @@ def test_line_tab_leaves_out_messages_that_never_went_to_line(
     assert "メールのみ届いた件" not in line_tab  # its LINE copy was skipped: not LINE history
     timeline = recruiter_client.get(reverse("messaging:timeline", args=[candidate.pk])).content.decode()
     assert "メールのみ届いた件" in timeline
+
+
+def test_the_send_pages_say_line_only_for_a_line_tab_message(
+    recruiter_client, company, recruiter, candidate, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        line_only = compose.create_send(
+            Draft(kind=Kind.LINE_CHAT, subject="", body="LINEだけの連絡", send_email=False, send_line=True),
+            company=company,
+            user=recruiter,
+            candidates=[candidate.pk],
+        )
+        compose.create_send(
+            Draft(kind=Kind.CANDIDATE, subject="メールとLINEの連絡", body="本文", send_line=True),
+            company=company,
+            user=recruiter,
+            candidates=[candidate.pk],
+        )
+    listing = recruiter_client.get(reverse("messaging:send_list")).content.decode()
+    assert listing.count("LINEのみ") == 1 and listing.count("LINEにも送信") == 1
+    detail = recruiter_client.get(reverse("messaging:send_detail", args=[line_only.pk])).content.decode()
+    assert "LINEのみ" in detail and "LINEにも送信" not in detail
