@@ -9,6 +9,7 @@ EMULATOR_PORT ?= 8765
 run: export LINE_API_BASE ?= http://127.0.0.1:$(EMULATOR_PORT)
 run: export LINE_API_DATA_BASE ?= http://127.0.0.1:$(EMULATOR_PORT)
 run: export LINE_ACCESS_BASE ?= http://127.0.0.1:$(EMULATOR_PORT)
+run: export LINE_WEB_BASE ?= http://127.0.0.1:$(EMULATOR_PORT)
 run: export EMULATOR_PORT := $(EMULATOR_PORT)
 
 .PHONY: run test bootstrap lint fmt clean

@@ -203,10 +203,11 @@ if not FIELD_ENCRYPTION_KEYS:
     # Development only: a key derived from the dev SECRET_KEY so a fresh clone just works.
     FIELD_ENCRYPTION_KEYS = [base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()]
 
-# LINE platform hosts. All three point at the emulator in development and tests.
+# LINE platform hosts. All four point at the emulator in development and tests.
 LINE_API_BASE = env_str("LINE_API_BASE", "https://api.line.me").rstrip("/")
 LINE_API_DATA_BASE = env_str("LINE_API_DATA_BASE", "https://api-data.line.me").rstrip("/")
 LINE_ACCESS_BASE = env_str("LINE_ACCESS_BASE", "https://access.line.me").rstrip("/")
+LINE_WEB_BASE = env_str("LINE_WEB_BASE", "https://line.me").rstrip("/")  # the OA's add-friend link
 
 # Celery: at-least-once delivery; every task is idempotent and takes ids only.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL) or "filesystem://"

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from line_emulator import actions, runtime, webhooks
+from line_emulator import actions, runtime, web_pages, webhooks
 from line_emulator.messaging_api import valid_webhook_url
 from line_emulator.models import Channel, Friendship, OutboxMessage, Persona, Provider, WebhookAttempt
 
@@ -143,7 +143,8 @@ def channel(request: HttpRequest, channel_id: str) -> HttpResponse:
         context.update(
             usage=actions.monthly_usage(found),
             long_lived_token=actions.long_lived_token(found),
-            add_friend_url=f"https://line.me/R/ti/p/{found.basic_id.replace('@', '%40')}",
+            add_friend_url=f"https://line.me{web_pages.add_friend_path(found.basic_id)}",
+            emulated_add_friend_url=request.build_absolute_uri(web_pages.add_friend_path(found.basic_id)),
             linked_logins=Channel.objects.filter(linked_oa=found),
         )
         if tab == "friends":

@@ -100,8 +100,8 @@ def _request_error(params: dict[str, str]) -> tuple[str, str] | None:
     return None
 
 
-def _sso_persona(request: HttpRequest) -> tuple[Persona | None, float]:
-    """The persona logged in to this browser (LINE's SSO cookie), and when they logged in."""
+def sso_persona(request: HttpRequest) -> tuple[Persona | None, float]:
+    """The persona logged in to this browser (LINE's SSO cookie), and when they logged in (epoch seconds)."""
     try:
         data = signing.loads(request.COOKIES.get(SSO_COOKIE, ""), salt="line_emulator.sso")
     except signing.BadSignature:
@@ -128,7 +128,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
             key=ids.opaque(24), channel=channel, params=params, created_at=runtime.now()
         )
     if params.get("prompt") == "none":
-        persona, logged_in_at = _sso_persona(request)
+        persona, logged_in_at = sso_persona(request)
         max_age = params.get("max_age")
         if persona is None or (max_age and runtime.now().timestamp() - logged_in_at > int(max_age)):
             return _error_redirect(redirect_uri, "LOGIN_REQUIRED", "The user is not logged in", state)
@@ -182,11 +182,14 @@ def login(request: HttpRequest) -> HttpResponse:
     with writing():
         session.save(update_fields=["persona", "amr", "authenticated_at"])
     response = _after_login(request, session)
-    cookie = signing.dumps(
-        {"p": persona.persona_id, "t": session.authenticated_at.timestamp()}, salt="line_emulator.sso"
-    )
-    response.set_cookie(SSO_COOKIE, cookie, httponly=True, samesite="Lax")
+    remember_login(response, persona, session.authenticated_at)
     return response
+
+
+def remember_login(response: HttpResponse, persona: Persona, at: datetime) -> None:
+    """Log this browser in as `persona` (LINE's SSO cookie), for prompt=none and the line.me pages."""
+    cookie = signing.dumps({"p": persona.persona_id, "t": at.timestamp()}, salt="line_emulator.sso")
+    response.set_cookie(SSO_COOKIE, cookie, httponly=True, samesite="Lax")
 
 
 def _chosen_persona(form: Any) -> Persona | None:
@@ -196,7 +199,7 @@ def _chosen_persona(form: Any) -> Persona | None:
 
 
 def _login_page(request: HttpRequest, session: LoginSession, error: str = "", status: int = 200) -> HttpResponse:
-    sso, _ = _sso_persona(request)
+    sso, _ = sso_persona(request)
     context = {
         "session": session,
         "channel": session.channel,

@@ -1,8 +1,18 @@
-"""Every path of api.line.me, api-data.line.me and access.line.me the app uses, plus /_emu/ and the UI."""
+"""Every path of api.line.me, api-data.line.me, access.line.me and line.me the app uses, plus /_emu/ and the UI."""
 
 from django.urls import path
 
-from line_emulator import channel_tokens, console, content_api, control, login_api, login_pages, messaging_api, phone
+from line_emulator import (
+    channel_tokens,
+    console,
+    content_api,
+    control,
+    login_api,
+    login_pages,
+    messaging_api,
+    phone,
+    web_pages,
+)
 
 line_hosts = [
     # Channel access tokens.
@@ -40,6 +50,9 @@ line_hosts = [
     path("v2/profile", login_api.profile),
     path("friendship/v1/status", login_api.friendship_status),
     path("user/v1/deauthorize", login_api.deauthorize),
+    # line.me: the Official Account's add-friend link (`@` percent-encoded or raw).
+    path("R/ti/p/<str:basic_id>", web_pages.add_friend, name="web_add_friend"),
+    path("R/ti/p/<str:basic_id>/done", web_pages.added, name="web_add_friend_done"),
 ]
 
 users = "_emu/channels/<str:channel_id>/users/<str:persona_id>"

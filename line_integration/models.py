@@ -145,8 +145,10 @@ class LineIntegration(models.Model):
 
     @property
     def add_friend_url(self) -> str:
-        """LINE's add-friend link for the Official Account (`@` percent-encoded)."""
-        return f"https://line.me/R/ti/p/{self.bot_basic_id.replace('@', '%40')}" if self.bot_basic_id else ""
+        """LINE's add-friend link for the Official Account (`@` percent-encoded), on `LINE_WEB_BASE`."""
+        if not self.bot_basic_id:
+            return ""
+        return f"{settings.LINE_WEB_BASE}/R/ti/p/{self.bot_basic_id.replace('@', '%40')}"
 
     def clear_link(self) -> None:
         """Forget the channels, secrets, token and bot; the caller saves."""

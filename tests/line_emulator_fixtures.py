@@ -2,7 +2,7 @@
 
     def test_something(line_emulator):
         pair = line_emulator.create_linked_pair(callback_url="http://testserver/line/callback/x/")
-        ...  # settings.LINE_API_BASE and friends already point at the emulator
+        ...  # settings.LINE_API_BASE and the other LINE_*_BASE already point at the emulator
 
 `line_emulator_server` starts one emulator per test session (its own SQLite file in a tmp dir);
 `line_emulator` resets it before each test and returns an `EmulatorClient`. The control API is
@@ -377,5 +377,6 @@ def line_emulator(line_emulator_server: str, settings: Any) -> Iterator[Emulator
     settings.LINE_API_BASE = line_emulator_server
     settings.LINE_API_DATA_BASE = line_emulator_server
     settings.LINE_ACCESS_BASE = line_emulator_server
+    settings.LINE_WEB_BASE = line_emulator_server
     yield client
     client.close()

@@ -159,7 +159,7 @@ def test_a_candidate_who_skips_add_friend_gets_the_add_friend_page_and_a_later_f
     page = browser.register(invite(candidate), pair.persona_id, add_friend=False)
 
     assert page.status_code == 200 and ADD_FRIEND_TEXT in page.text
-    assert "https://line.me/R/ti/p/%40" in page.text  # the OA's add-friend link
+    assert f"{line_emulator.base_url}/R/ti/p/%40" in page.text  # the OA's add-friend link (LINE_WEB_BASE)
     account = LineAccount.objects.get(candidate=candidate)
     assert account.friend_state == LineAccount.FriendState.NOT_FRIEND
 

@@ -57,3 +57,37 @@ def test_a_candidate_registers_as_a_line_friend_in_a_real_browser(
     account = LineAccount.objects.get(candidate=candidate)
     assert account.friend_state == LineAccount.FriendState.FRIEND
     assert account.line_user_id == pair.user_id
+
+
+def test_a_candidate_who_declined_adds_the_account_from_the_add_friend_button(
+    chromium_page, live_server, settings, line_emulator, company, recruiter, candidate
+):
+    settings.SITE_URL = live_server.url
+    pair = link_company(line_emulator, company, recruiter)
+    page = chromium_page
+
+    page.goto(invite(candidate))
+    page.get_by_role("button", name="LINEでログインして友達登録").click()
+    page.wait_for_url(f"{line_emulator.base_url}/**")
+    page.locator(f"input[name=persona_id][value='{pair.persona_id}']").check()
+    page.get_by_role("button", name="ログイン", exact=True).click()
+    page.get_by_role("button", name="許可する").click()
+    page.get_by_role("button", name="追加しない").click()
+
+    page.wait_for_url(f"{live_server.url}/line/friend/result/**")
+    result_url = page.url
+    assert LineAccount.objects.get(candidate=candidate).friend_state == LineAccount.FriendState.NOT_FRIEND
+    page.get_by_role("link", name="友だち追加する").click()
+
+    # LINE_WEB_BASE: the emulator's add-friend page, already logged in as the persona from LINE Login.
+    page.wait_for_url(f"{line_emulator.base_url}/R/ti/p/**")
+    assert page.get_by_text("でログイン中").is_visible()
+    page.get_by_role("button", name="友だち追加").click()
+    assert page.get_by_role("heading", name="友だち追加しました").is_visible()
+
+    assert line_emulator.wait_for_webhooks(timeout=10)  # the follow webhook links the candidate
+    account = LineAccount.objects.get(candidate=candidate)
+    assert account.friend_state == LineAccount.FriendState.FRIEND
+    assert account.line_user_id == pair.user_id
+    page.goto(result_url)  # 「登録状況を確認する」
+    assert page.get_by_role("heading", name=COMPLETE_TEXT).is_visible()

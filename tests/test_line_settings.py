@@ -94,6 +94,17 @@ def test_linked_page_shows_the_account_and_masked_secrets_only(recruiter_client,
     assert "連携を解除" in html
 
 
+def test_the_add_friend_link_is_on_line_web_base(recruiter_client, company, settings):
+    settings.LINE_WEB_BASE = "https://line.me"
+    integration = linked(company)
+    assert integration.add_friend_url == "https://line.me/R/ti/p/%40123abcde"
+
+    settings.LINE_WEB_BASE = "http://127.0.0.1:8765"  # `make run`: the emulator's add-friend page
+    assert integration.add_friend_url == "http://127.0.0.1:8765/R/ti/p/%40123abcde"
+    assert 'href="http://127.0.0.1:8765/R/ti/p/%40123abcde"' in page(recruiter_client)
+    assert LineIntegration(company=company).add_friend_url == ""  # no bot, no link
+
+
 def test_chat_mode_on_is_flagged(recruiter_client, company):
     linked(company, bot_chat_mode="chat")
     assert "チャットが「オン」になっています" in page(recruiter_client)
