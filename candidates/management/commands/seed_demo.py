@@ -118,16 +118,44 @@ STAGE_WEIGHTS = {
     "辞退": 3,
 }
 YEAR_WEIGHTS = {2026: 1, 2027: 5, 2028: 3}
+# The LINE emulator's demo personas (line_emulator/seed.py), as candidates with the same names
+# and emails, so the demo's invitation emails go to the people one can then play on the phone.
+# (surname, kana, given name, kana, email, university, faculty)
+LINE_PERSONAS = [
+    ("山田", "ヤマダ", "花子", "ハナコ", "hanako.yamada@example.com", "立教大学", "異文化コミュニケーション学部"),
+    ("佐藤", "サトウ", "健太", "ケンタ", "kenta.sato@example.com", "東北大学", "工学部"),
+    ("鈴木", "スズキ", "美咲", "ミサキ", "misaki.suzuki@example.com", "明治大学", "商学部"),
+    ("高橋", "タカハシ", "翔", "ショウ", "sho.takahashi@example.com", "九州大学", "経済学部"),
+]
 
 
 def demo_candidates(rng: random.Random) -> list[dict]:
-    """The same ~50 people on every run: fixed seed, unique names and emails."""
-    people, seen = [], set()
+    """The same ~50 people on every run: the LINE personas first (the newest registrations),
+    then generated ones from a fixed seed; unique names and emails."""
+    people = [
+        {
+            "last_name": surname,
+            "first_name": given,
+            "last_name_kana": surname_kana,
+            "first_name_kana": given_kana,
+            "email": email,
+            "phone": f"090-1234-{5678 + index}",
+            "university": university,
+            "faculty": faculty,
+            "graduation_year": 2027,
+            "stage": "エントリー",
+            "agent": None,
+            "memo": "",
+            "days_ago": index,
+        }
+        for index, (surname, surname_kana, given, given_kana, email, university, faculty) in enumerate(LINE_PERSONAS)
+    ]
+    seen = {(person["last_name"], person["first_name"]) for person in people}
     while len(people) < CANDIDATE_COUNT:
         surname, given = rng.choice(SURNAMES), rng.choice(GIVEN_NAMES)
-        if (surname, given) in seen:
+        if (surname[0], given[0]) in seen:
             continue
-        seen.add((surname, given))
+        seen.add((surname[0], given[0]))
         index = len(people)
         university, faculties = rng.choice(UNIVERSITIES)
         people.append(
