@@ -33,26 +33,35 @@ What runs, in one go, on loopback:
 Targets: p99 < 50 ms at 200 req/s; django throughput ≥ 0.6× baseline (stretch 1.0×); 0 non-2xx;
 rows = events.
 
-Results (2 vCPU AMD EPYC shared with other work, PostgreSQL 15 with synchronous_commit=on and
-Redis 7 on the same machine; 3 rounds, medians, wrk -t2 -c16 -d10s, 8 threads per gthread worker):
+Results (2 vCPU Intel Xeon, otherwise idle, PostgreSQL 15 with synchronous_commit=on and
+Redis 7 on the same machine; 3 rounds, medians, wrk -t2 -c16 -d10s, 8 threads per gthread worker;
+webhook POSTs answered by `WebhookWSGI` before Django's handler, see line_integration/webhook.py):
 
     server        req/s  × base  p50 ms  p95 ms  p99 ms  non-2xx    sent    rows  tasks  INSERTs
-    baseline       4756   0.93×     3.3     3.8     6.1        0  141692       -      -        -
-    baseline-t     5134   1.00×     2.8     7.0    12.0        0  161449       -      -        -
-    django         2654   0.52×     6.5    11.3    14.2        0   80086   80132   1162    33374
-    django-s       1926   0.38×     8.1    10.6    13.7        0   55616   55662   1197    55662
-    plain          1357   0.26×    11.5    15.5    19.5        0   42647   42693   1192    42693
+    baseline       3524   0.89×     4.4     5.0     5.8        0  106932       -      -        -
+    baseline-t     3967   1.00×     4.1    15.5    26.1        0  117189       -      -        -
+    django         2278   0.57×     7.2    12.2    15.5        0   68855   68897   1147    24400
+    django-s       1509   0.38×    10.4    13.1    15.6        0   45284   45332   1186    45332
+    plain          1109   0.28×    14.2    17.4    19.9        0   33897   33944   1187    33944
 
     at a fixed 200 req/s for 15 s:  p50 / p95 / p99 ms   sent = rows   tasks
-    baseline                        1.2 / 1.7 / 2.0      9000 / -      -
-    django                          1.7 / 2.5 / 3.6      9000 / 9000   1256
+    baseline-t                      1.3 / 1.9 / 2.2      9000 / -      -
+    django                          1.9 / 2.9 / 3.9      9000 / 9000   1429
 
-django = 0.56× the sync baseline, 0.52× the threaded one (runs ranged 1,700–3,300 req/s on
-this shared machine; the baselines ±10 %). One Celery publish costs ~390 µs, about half of the
-whole webhook request, hence the coalesced wake-up (1,162 tasks for 80,086 events). The
-"plain" view, which still has every other optimisation, reaches 0.28× here, against the issue's
-0.45× calibration for a plain view, so this machine is slower at storing than the one the
-calibration came from.
+django = 0.57× the threaded baseline (0.46× on the same machine before `WebhookWSGI`: 1,887
+req/s; single runs vary by ±10 %). In paired single runs, a worker's CPU per request fell from
+~690 µs to ~480 µs with `WebhookWSGI`. Where the rest goes (single runs, before `WebhookWSGI`):
+with `store()` a no-op the Django path served ~6,600 req/s, faster than the Flask baseline;
+with only the INSERT a no-op ~5,400 req/s; so what is left is the durable write. PostgreSQL
+adds ~140 µs of CPU per request and is otherwise mostly idle (sampled backends: ~0.5 active
+on average, mostly in WALSync); each worker's leader spent ~2 ms per statement in
+`cursor.execute` (~0.4 ms on an idle machine) and ~1.5 ms between statements, i.e. waiting for
+the GIL among the worker's threads. Connections are also unevenly spread over the 2 workers
+(one often holds twice the other's), which leaves ~15-20 % of the CPU idle.
+One Celery publish costs ~570 µs, hence the coalesced wake-up (1,147 tasks for 68,855
+events). "plain" (no WebhookMiddleware, so no `WebhookWSGI` either) reaches 0.28× here, against
+the issue's 0.45× calibration for a plain view, so this machine is slower at storing than the
+one the calibration came from.
 """
 
 from __future__ import annotations
@@ -475,7 +484,7 @@ def median(figures: list[Figures], attribute: str) -> float:
 def main() -> None:
     args = parse_args()
     if not shutil.which("wrk"):
-        sys.exit("wrk is not installed")
+        sys.exit("wrk is not installed (Debian: apt-get install wrk)")
     from cryptography.fernet import Fernet
 
     admin_url, bench_url, name = bench_urls()

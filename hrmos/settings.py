@@ -88,6 +88,10 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "hrmos.urls"
 WSGI_APPLICATION = "hrmos.wsgi.application"
+# Wrapped around Django's WSGI handler by hrmos/wsgi.py, outermost last (named here, like
+# MIDDLEWARE, so that hrmos imports no app): LINE webhook POSTs answered before Django's
+# handler, see line_integration/webhook.py.
+WSGI_WRAPPERS = ["line_integration.webhook.WebhookWSGI"]
 AUTH_USER_MODEL = "hrmos.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

@@ -1,0 +1,130 @@
+"""`WebhookWSGI` (hrmos/wsgi.py): webhook POSTs answered before Django's handler, the same
+answers as through `WebhookMiddleware`; everything else through Django."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from django.core.signals import request_started
+
+from hrmos.wsgi import application
+from line_integration import webhook
+from line_integration.models import LineWebhookEvent
+from tests.line_webhook_helpers import OTHER_SECRET, SECRET, fixture_body, link_directly, sign, webhook_path
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def closed(monkeypatch) -> list[bool]:
+    """close_old_connections() would close the test transaction's connection (as the test
+    client also knows): recorded instead."""
+    calls: list[bool] = []
+    monkeypatch.setattr(webhook, "close_old_connections", lambda: calls.append(True))
+    return calls
+
+
+@pytest.fixture
+def integration(company):
+    return link_directly(company)
+
+
+def call(app: Any, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> tuple:
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "testserver",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_TYPE": "application/json; charset=utf-8",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": io.StringIO(),
+        **(headers or {}),
+    }
+    answer: dict[str, Any] = {}
+
+    def start_response(status: str, response_headers: list[tuple[str, str]]) -> None:
+        answer["status"], answer["headers"] = status, dict(response_headers)
+
+    result = app(environ, start_response)
+    content = b"".join(result)
+    if hasattr(result, "close"):
+        result.close()
+    return answer["status"], answer["headers"], content
+
+
+def test_a_signed_event_is_stored_without_djangos_request_signals(company, integration, closed):
+    body = fixture_body("message_text")
+    signals: list[str] = []
+
+    def started(**kwargs: Any) -> None:
+        signals.append("started")
+
+    request_started.connect(started)
+    try:
+        status, headers, content = call(
+            application, "POST", webhook_path(company), body, {"HTTP_X_LINE_SIGNATURE": sign(SECRET, body)}
+        )
+    finally:
+        request_started.disconnect(started)
+    assert (status, content) == ("200 OK", b"OK")
+    assert headers["Content-Length"] == "2"
+    assert LineWebhookEvent.objects.get().company_id == company.pk
+    assert signals == [] and closed == [True]
+
+
+def test_the_answers_are_the_middlewares(company, integration, closed):
+    body = fixture_body("message_text")
+    path = webhook_path(company, slash=False)
+    assert call(application, "POST", path, body, {"HTTP_X_LINE_SIGNATURE": sign(OTHER_SECRET, body)})[0] == (
+        "400 Bad Request"
+    )
+    assert call(application, "POST", path, body)[0] == "400 Bad Request"  # no signature
+    unknown = "/line/webhook/nosuchcompany/"
+    assert call(application, "POST", unknown, body, {"HTTP_X_LINE_SIGNATURE": sign(SECRET, body)})[0] == (
+        "404 Not Found"
+    )
+    assert LineWebhookEvent.objects.count() == 0
+
+
+def django_stub(calls: list[str]) -> Any:
+    """Stands in for Django's handler, whose request signals would close the test's connection."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        calls.append(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}")
+        start_response("204 No Content", [])
+        return [b""]
+
+    return app
+
+
+def test_other_requests_go_through_django(company, integration, closed):
+    calls: list[str] = []
+    app = webhook.WebhookWSGI(django_stub(calls))
+    body = fixture_body("message_text")
+    headers = {"HTTP_X_LINE_SIGNATURE": sign(SECRET, body)}
+    call(app, "GET", webhook_path(company))
+    call(app, "POST", "/line/webhook/", body, headers)
+    call(app, "POST", webhook_path(company) + "extra/", body, headers)
+    call(app, "POST", "/line/webhook/caf\u00e9/", body, headers)  # not ASCII: Django decodes the path
+    call(app, "POST", "/candidates/", body, headers)
+    assert len(calls) == 5 and closed == []
+    assert LineWebhookEvent.objects.count() == 0
+
+
+def test_without_the_middleware_in_settings_everything_goes_through_django(company, integration, closed, settings):
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != webhook.MIDDLEWARE_PATH]
+    calls: list[str] = []
+    app = webhook.WebhookWSGI(django_stub(calls))
+    body = fixture_body("message_text")
+    call(app, "POST", webhook_path(company), body, {"HTTP_X_LINE_SIGNATURE": sign(SECRET, body)})
+    assert calls == [f"POST {webhook_path(company)}"] and closed == []
+    assert LineWebhookEvent.objects.count() == 0
