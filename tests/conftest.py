@@ -13,6 +13,7 @@ from django.db import connection
 from candidates.models import Candidate, Stage
 from hrmos.celery import app as celery_app
 from hrmos.models import Company, User
+from line_integration import webhook
 from tests.line_emulator_fixtures import line_emulator, line_emulator_server  # noqa: F401
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -64,6 +65,14 @@ def _celery_runs_inline():
 
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_webhook_channels():
+    """The webhook caches linked channels per process: every test starts and ends without them."""
+    webhook.forget_channels()
+    yield
+    webhook.forget_channels()
 
 
 @pytest.fixture

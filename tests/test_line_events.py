@@ -9,7 +9,7 @@ import time_machine
 from django.dispatch import receiver
 from django.utils import timezone
 
-from line_integration import events, tasks, webhook
+from line_integration import events, tasks
 from line_integration.models import LineAccount, LineWebhookEvent
 from line_integration.signals import line_message_received
 from messaging.models import Message
@@ -40,13 +40,6 @@ MESSAGES = {
     "message_file": "file",
 }
 FRIEND_STATES = {"follow": "friend", "follow_unblocked": "friend", "unfollow": "blocked"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    webhook.forget_channels()
-    yield
-    webhook.forget_channels()
 
 
 def now_ms() -> int:

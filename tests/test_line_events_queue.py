@@ -22,13 +22,6 @@ from tests.line_webhook_helpers import USER_ID, body_of, event_of, fixture_body,
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    webhook.forget_channels()
-    yield
-    webhook.forget_channels()
-
-
 @pytest.fixture
 def friend(company):
     link_directly(company)

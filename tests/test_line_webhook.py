@@ -33,13 +33,6 @@ from tests.line_webhook_helpers import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    webhook.forget_channels()
-    yield
-    webhook.forget_channels()
-
-
 @pytest.fixture
 def integration(company) -> LineIntegration:
     return link_directly(company)

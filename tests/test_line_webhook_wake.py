@@ -6,16 +6,9 @@ import time
 import pytest
 
 from hrmos.celery import app as celery_app
-from line_integration import tasks, webhook
+from line_integration import tasks
 from line_integration.models import LineWebhookEvent
 from tests.line_webhook_helpers import fixture_body, link_directly, post
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    webhook.forget_channels()
-    yield
-    webhook.forget_channels()
 
 
 @pytest.mark.redis
