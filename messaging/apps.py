@@ -15,7 +15,13 @@ class MessagingConfig(AppConfig):
         )
         navigation.register(
             navigation.NavItem(
-                "受信箱", "messaging:inbox", "inbox", order=25, badge=inbox.nav_badge, active_prefix="/messages/inbox/"
+                "受信箱",
+                "messaging:inbox",
+                "inbox",
+                order=25,
+                badge=inbox.nav_badge,
+                badge_url_name="messaging:inbox_badge",
+                active_prefix="/messages/inbox/",
             )
         )
         extensions.register_bulk_action(

@@ -35,6 +35,12 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
+def nav_badge(request: HttpRequest) -> HttpResponse:
+    """The navigation's unread count alone, polled by every recruiter page (base.html)."""
+    return render(request, "_nav_badge.html", {"badge": inbox.nav_badge(request)})
+
+
 def _back(request: HttpRequest) -> HttpResponse:
     state = request.POST.get("state", "")
     url = reverse("messaging:inbox")

@@ -77,6 +77,24 @@ def test_another_companys_replies_do_not_count(recruiter_client, other_company):
     assert badge(recruiter_client) is None
 
 
+def test_every_page_polls_the_badge_which_follows_new_replies(recruiter_client, candidate, other_company):
+    badge_url = reverse("messaging:inbox_badge")
+    page = recruiter_client.get(reverse("candidates:list")).content.decode()
+    assert f'hx-get="{badge_url}" hx-trigger="every 30s"' in page
+    assert "data-nav-badge" not in recruiter_client.get(badge_url).content.decode()
+
+    line_reply(candidate)
+    line_reply(make_candidate(other_company, email="other@example.com"))
+    assert recruiter_client.get(badge_url).content.decode().strip() == (
+        '<span class="badge rounded-pill text-bg-danger" data-nav-badge>1</span>'
+    )
+
+
+def test_the_badge_needs_a_login(client):
+    response = client.get(reverse("messaging:inbox_badge"))
+    assert response.status_code == 302 and "/login" in response["Location"]
+
+
 def test_the_inbox_lists_candidates_with_replies_newest_first_with_a_preview(recruiter_client, company):
     older = make_candidate(company, last_name="佐藤", email="sato@example.com")
     newer = make_candidate(company, last_name="鈴木", email="suzuki@example.com")
