@@ -7,6 +7,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from candidates.models import Candidate
@@ -150,6 +151,18 @@ class LineIntegration(models.Model):
             return ""
         return f"{settings.LINE_WEB_BASE}/R/ti/p/{self.bot_basic_id.replace('@', '%40')}"
 
+    @cached_property
+    def login_proven(self) -> bool:
+        """A candidate has come back from LINE Login through our callback since this link: the
+        callback URL is registered and the Login channel is usable by the public (checklist)."""
+        if not self.is_linked or self.linked_at is None:
+            return False
+        return LineLoginAttempt.objects.filter(
+            company_id=self.company_id,
+            used_at__gte=self.linked_at,
+            outcome__in=LineLoginAttempt.PROVEN_OUTCOMES,
+        ).exists()
+
     def clear_link(self) -> None:
         """Forget the channels, secrets, token and bot; the caller saves."""
         self.status = self.Status.UNLINKED
@@ -261,6 +274,9 @@ class LineLoginAttempt(CompanyOwned):
         ALREADY_REGISTERED = "already_registered", _("登録済み")
         CONFLICT = "conflict", _("他の候補者と重複")
         FAILED = "failed", _("失敗")
+
+    # Outcomes reached only after LINE Login answered our callback with a verified ID token.
+    PROVEN_OUTCOMES = (Outcome.LINKED, Outcome.ALREADY_REGISTERED, Outcome.CONFLICT)
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     invitation = models.ForeignKey(

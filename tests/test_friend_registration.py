@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from hrmos.models import AuditEvent, Company
@@ -107,6 +108,19 @@ def test_it_links_the_candidate_when_the_follow_webhook_comes_after_the_callback
     event = follow_events(company, pair.user_id).get()
     assert event.outcome in {"stale", "friend"}  # older than the friendship check, or applied
     assert LineAccount.objects.get(candidate=candidate).friend_state == LineAccount.FriendState.FRIEND
+
+
+def test_a_registration_ticks_the_login_channel_steps_of_the_settings_checklist(
+    pair, browser, candidate, client, recruiter
+):
+    client.force_login(recruiter)
+    settings_page = reverse("line:settings")
+    assert client.get(settings_page).content.decode().count("data-checked") == 0
+
+    assert COMPLETE_TEXT in browser.register(invite(candidate), pair.persona_id).text
+
+    # The callback URL is registered and the channel is usable: 2 of the console steps proven.
+    assert client.get(settings_page).content.decode().count("data-checked") == 2
 
 
 def test_a_follow_stored_before_the_link_decides_when_the_friendship_api_fails(
