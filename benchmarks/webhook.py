@@ -38,19 +38,22 @@ Redis 7 on the same machine; 3 rounds, medians, wrk -t2 -c16 -d10s, 8 threads pe
 webhook POSTs answered by `WebhookWSGI` before Django's handler, see line_integration/webhook.py):
 
     server        req/s  × base  p50 ms  p95 ms  p99 ms  non-2xx    sent    rows  tasks  INSERTs
-    baseline       3524   0.89×     4.4     5.0     5.8        0  106932       -      -        -
-    baseline-t     3967   1.00×     4.1    15.5    26.1        0  117189       -      -        -
-    django         2278   0.57×     7.2    12.2    15.5        0   68855   68897   1147    24400
-    django-s       1509   0.38×    10.4    13.1    15.6        0   45284   45332   1186    45332
-    plain          1109   0.28×    14.2    17.4    19.9        0   33897   33944   1187    33944
+    baseline       3938   0.86×     4.0     4.6     6.1        0  117446       -      -        -
+    baseline-t     4563   1.00×     3.5    11.6    25.5        0  134285       -      -        -
+    django         2459   0.54×     6.9    11.7    14.3        0   77370   77414   1155    29144
+    django-s       1658   0.36×     9.5    11.8    14.0        0   49797   49844   1192    49844
+    plain          1234   0.27×    12.6    16.1    18.2        0   37308   37355   1181    37355
 
     at a fixed 200 req/s for 15 s:  p50 / p95 / p99 ms   sent = rows   tasks
-    baseline-t                      1.3 / 1.9 / 2.2      9000 / -      -
-    django                          1.9 / 2.9 / 3.9      9000 / 9000   1429
+    baseline-t                      1.0 / 1.4 / 1.7      9000 / -      -
+    django                          1.6 / 2.4 / 3.4      9000 / 9000   1484
 
-django = 0.57× the threaded baseline (0.46× on the same machine before `WebhookWSGI`: 1,887
-req/s; single runs vary by ±10 %). In paired single runs, a worker's CPU per request fell from
-~690 µs to ~480 µs with `WebhookWSGI`. Where the rest goes (single runs, before `WebhookWSGI`):
+django = 0.54× the threaded baseline in this run; other full runs on the same machine gave
+0.57× (2,278 vs 3,967) and 0.59× (2,671 vs 4,511, without the sync and plain servers), against
+0.46× (1,887 req/s) before `WebhookWSGI`; single runs vary by ±10 %. In paired single runs,
+a worker's CPU per request fell from ~690 µs to ~480 µs with `WebhookWSGI`. The events table
+has no index on company alone (the unique constraint and the user index start with it): one
+index fewer to update per INSERT. Where the rest goes (single runs, before `WebhookWSGI`):
 with `store()` a no-op the Django path served ~6,600 req/s, faster than the Flask baseline;
 with only the INSERT a no-op ~5,400 req/s; so what is left is the durable write. PostgreSQL
 adds ~140 µs of CPU per request and is otherwise mostly idle (sampled backends: ~0.5 active
@@ -58,8 +61,8 @@ on average, mostly in WALSync); each worker's leader spent ~2 ms per statement i
 `cursor.execute` (~0.4 ms on an idle machine) and ~1.5 ms between statements, i.e. waiting for
 the GIL among the worker's threads. Connections are also unevenly spread over the 2 workers
 (one often holds twice the other's), which leaves ~15-20 % of the CPU idle.
-One Celery publish costs ~570 µs, hence the coalesced wake-up (1,147 tasks for 68,855
-events). "plain" (no WebhookMiddleware, so no `WebhookWSGI` either) reaches 0.28× here, against
+One Celery publish costs ~480–570 µs, hence the coalesced wake-up (1,155 tasks for 77,370
+events). "plain" (no WebhookMiddleware, so no `WebhookWSGI` either) reaches 0.27× here, against
 the issue's 0.45× calibration for a plain view, so this machine is slower at storing than the
 one the calibration came from.
 """

@@ -334,6 +334,9 @@ class LineWebhookEvent(CompanyOwned):
     FAILED = "failed"
     CONTENT = "content"  # not final (processed_at NULL): on the timeline, the file download is due
 
+    # No index of its own: both indexes below and the unique constraint start with company, and
+    # every index here costs each webhook INSERT.
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", editable=False, db_index=False)
     webhook_event_id = models.CharField(_("Webhookイベント ID"), max_length=64)
     event_type = models.CharField(_("イベントの種類"), max_length=40)
     source_type = models.CharField(_("送信元の種類"), max_length=8, blank=True)  # user / group / room
