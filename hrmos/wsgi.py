@@ -9,5 +9,5 @@ django_application = get_wsgi_application()
 
 # settings.WSGI_WRAPPERS: e.g. LINE webhook POSTs answered before Django's handler.
 application = django_application
-for wrapper in getattr(settings, "WSGI_WRAPPERS", []):
+for wrapper in settings.WSGI_WRAPPERS:
     application = import_string(wrapper)(application)

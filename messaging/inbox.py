@@ -120,8 +120,10 @@ def page(company: Company, state: str, number: str | int | None) -> tuple[Page, 
     paginator = Paginator(_grouped(company, state if state in STATES else OPEN), PAGE_SIZE)
     current = paginator.get_page(number)
     grouped = list(current)
-    candidates = Candidate.objects.filter(company=company, pk__in=[g["candidate_id"] for g in grouped]).select_related(
-        "stage"
+    candidates = (
+        Candidate.objects.for_company(company)
+        .filter(pk__in=[g["candidate_id"] for g in grouped])
+        .select_related("stage")
     )
     by_pk = {c.pk: c for c in candidates}
     latest = Message.objects.prefetch_related("attachments").in_bulk([g["latest_id"] for g in grouped])

@@ -140,19 +140,24 @@ def line_pair(line_emulator, company, settings):  # noqa: F811 (the fixture impo
 @pytest.fixture
 def linked_company(company, recruiter, line_pair) -> Company:
     """`company`, 連携中 with `line_pair` through the real 連携を開始 action (verified by the emulator)."""
+    link_to_pair(company, recruiter, line_pair)
+    return company
+
+
+def link_to_pair(company: Company, recruiter: User, pair) -> None:
+    """The real 連携を開始 action with an emulator pair's channel ids and secrets."""
     from line_integration import actions
 
     actions.link(
         company,
         recruiter,
         actions.ChannelCredentials(
-            messaging_channel_id=line_pair.messaging_channel_id,
-            messaging_channel_secret=line_pair.messaging_channel_secret,
-            login_channel_id=line_pair.login_channel_id,
-            login_channel_secret=line_pair.login_channel_secret,
+            messaging_channel_id=pair.messaging_channel_id,
+            messaging_channel_secret=pair.messaging_channel_secret,
+            login_channel_id=pair.login_channel_id,
+            login_channel_secret=pair.login_channel_secret,
         ),
     )
-    return company
 
 
 @pytest.fixture

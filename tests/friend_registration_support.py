@@ -23,9 +23,9 @@ import requests
 
 from candidates.models import Candidate
 from hrmos.models import Company, User
-from line_integration import actions
 from line_integration.invitations import issue_invitation
 from line_integration.models import callback_url, webhook_url
+from tests.conftest import link_to_pair
 from tests.line_emulator_fixtures import EmulatorClient, LinkedPair
 
 FAILURE_TEXT = "LINE友達登録を完了できませんでした。再度お試しください。"
@@ -50,16 +50,7 @@ def link_company(
         persona_name=persona_name,
         provider_name=company.name,
     )
-    actions.link(
-        company,
-        recruiter,
-        actions.ChannelCredentials(
-            messaging_channel_id=pair.messaging_channel_id,
-            messaging_channel_secret=pair.messaging_channel_secret,
-            login_channel_id=pair.login_channel_id,
-            login_channel_secret=pair.login_channel_secret,
-        ),
-    )
+    link_to_pair(company, recruiter, pair)
     return pair
 
 
