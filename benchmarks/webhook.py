@@ -87,6 +87,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -153,6 +154,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pool", type=int, default=0, help="bodies per run (default: sized from a 12k req/s guess)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--skip-plain", action="store_true", help="skip the full-middleware calibration server")
+    parser.add_argument(
+        "--shared-socket",
+        action="store_true",
+        help="gthread workers share one listening socket instead of one each (SO_REUSEPORT, the default)",
+    )
     return parser.parse_args()
 
 
@@ -378,6 +384,24 @@ def run_paced(server: Server, bodies: list[tuple[str, bytes]], rate: int, second
     )
 
 
+def connection_split(server: Server) -> str:
+    """How wrk's connections are spread over the workers, 3 s into the run (e.g. "8/8"): with
+    one shared listening socket the first worker to wake can take nearly all of them. Sync
+    workers hold a connection only for one request ("-")."""
+    if "gthread" not in server.command:
+        return "-"
+    time.sleep(3)
+    listing = subprocess.run(
+        ["ss", "-tnpH", "state", "established", f"( sport = :{server.port} )"], capture_output=True, text=True
+    ).stdout
+    counts: dict[str, int] = {}
+    for line in listing.splitlines():
+        if "pid=" in line:  # accepted by a worker (not still in the listen backlog)
+            pid = line.split("pid=", 1)[1].split(",", 1)[0]
+            counts[pid] = counts.get(pid, 0) + 1
+    return "/".join(str(n) for n in sorted(counts.values(), reverse=True)) or "?"
+
+
 def count_rows(bench_url: str) -> int:
     import psycopg2
 
@@ -506,6 +530,8 @@ def main() -> None:
     webhook_path = f"/line/webhook/{public_id}/"
     sync = ["-w", workers]
     threaded = ["-w", workers, "-k", "gthread", "--threads", str(args.gthreads)]
+    if not args.shared_socket:
+        threaded.append("--reuse-port")  # as in docker-compose.yml; see the module docstring
     flask = ("benchmarks.webhook_baseline_flask:app", {**env, "LINE_CHANNEL_SECRET": SECRET}, "/callback")
     django = ("hrmos.wsgi", env, webhook_path)
     plain_env = {
@@ -513,7 +539,7 @@ def main() -> None:
         "PYTHONPATH": f"{folder}{os.pathsep}{ROOT}",
         "DJANGO_SETTINGS_MODULE": "webhook_bench_plain_settings",
     }
-    threads = f"{args.gthreads} threads each"
+    threads = f"{args.gthreads} threads each" + ("" if args.shared_socket else ", a listening socket each")
     variants = [
         ("baseline", "Flask + line-bot-sdk WebhookHandler, sync workers (verify + parse, stores nothing)", flask, sync),
         ("baseline-t", f"the same Flask baseline, gthread workers ({threads})", flask, threaded),
@@ -553,7 +579,9 @@ def main() -> None:
                     rows_before = count_rows(bench_url)
                     queue_before = broker_queue_length(args.broker)
                     id_before = max_id(bench_url)
-                    figures = run_wrk(server, pool_file, args, folder, args.duration)
+                    with ThreadPoolExecutor(1) as watcher:
+                        split = watcher.submit(connection_split, server)
+                        figures = run_wrk(server, pool_file, args, folder, args.duration)
                     if figures.requests > pool_size:
                         print(f"  warning: {figures.requests} requests > pool of {pool_size}: bodies repeated")
                     if not server.name.startswith("baseline"):
@@ -563,7 +591,8 @@ def main() -> None:
                         figures.commits = inserts_since(bench_url, id_before)
                     results.throughput.setdefault(server.name, []).append(figures)
                     line = f"  wrk: {figures.rps:.0f} req/s, {figures.requests} answered, rows {figures.rows}, "
-                    line += f"p99 {figures.p99:.1f} ms, tasks {figures.tasks}, INSERTs {figures.commits}"
+                    line += f"p99 {figures.p99:.1f} ms, tasks {figures.tasks}, INSERTs {figures.commits}, "
+                    line += f"connections per worker {split.result()}"
                     print(line, flush=True)
 
                     rows_before = count_rows(bench_url)

@@ -28,9 +28,11 @@ requests are answered one step earlier still, by `WebhookWSGI` around Django's W
 (hrmos/wsgi.py; only while the middleware is in MIDDLEWARE): no WSGIRequest, no
 request_started/request_finished signals, no handler chain: ~30 % less worker CPU per
 webhook request in the benchmark (0.46× → 0.57× the baseline), and less GIL time for the
-other threads. Of what those signals do, the webhook needs only `close_old_connections()`
-(CONN_MAX_AGE, a connection left broken or outside autocommit), which it calls itself after
-answering. The integration lookup and an
+other threads. Of what those signals do, the webhook needs only what `close_old_connections()`
+does for a connection it used (closed if broken, outside autocommit or past CONN_MAX_AGE):
+`webhook_store.tidy_connection()`, called where it used one (the group commit's leader after
+its statement, a cache miss after its query), not for every request's every connection. Its
+answers are built once (`Answer`), not an HttpResponse per request. The integration lookup and an
 HMAC object keyed with the decrypted secret are cached per process for `CACHE_SECONDS`
 (dropped on any LineIntegration save in this process, and re-read on a signature or
 destination mismatch, so a relink with a new secret does not bounce events); Django's
@@ -47,12 +49,13 @@ import hmac
 import logging
 import time
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError, close_old_connections, transaction
+from django.db import DatabaseError, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
@@ -61,7 +64,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from line_integration.models import LineIntegration
-from line_integration.webhook_store import MalformedBody, parse, sanitized, store
+from line_integration.webhook_store import MalformedBody, parse, sanitized, store, tidy_connection
 
 logger = logging.getLogger(__name__)
 
@@ -98,11 +101,14 @@ _channels: dict[str, Channel] = {}
 
 
 def _load(public_id: str) -> Channel | None:
-    row = (
-        LineIntegration.objects.filter(company__public_id=public_id, status=LineIntegration.Status.LINKED)
-        .only("company_id", "bot_user_id", "messaging_channel_secret")
-        .first()
-    )
+    try:
+        row = (
+            LineIntegration.objects.filter(company__public_id=public_id, status=LineIntegration.Status.LINKED)
+            .only("company_id", "bot_user_id", "messaging_channel_secret")
+            .first()
+        )
+    finally:
+        tidy_connection()
     if row is None or not row.messaging_channel_secret:
         _channels.pop(public_id, None)
         return None
@@ -146,55 +152,78 @@ def _integration_changed(**kwargs: Any) -> None:
 # --- the request --------------------------------------------------------------------------
 
 
-def _plain(status: int, text: str = "") -> HttpResponse:
-    response = HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
-    response["Content-Length"] = str(len(response.content))  # CommonMiddleware is skipped on the fast path
-    return response
+class Answer:
+    """One of the webhook's few plain-text answers, built once: as a Django response for the
+    view and the middleware, and as ready-made WSGI status and headers for `WebhookWSGI`."""
+
+    def __init__(self, status: int, text: str) -> None:
+        self.status = status
+        self.body = text.encode("utf-8")
+        self.wsgi_status = f"{status} {HTTPStatus(status).phrase}"
+        self.wsgi_headers = [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(self.body))),  # CommonMiddleware is skipped on the fast path
+        ]
+
+    def response(self) -> HttpResponse:
+        response = HttpResponse(self.body, status=self.status, content_type="text/plain; charset=utf-8")
+        response["Content-Length"] = str(len(self.body))
+        return response
 
 
-def receive(request: HttpRequest | RawRequest, public_id: str) -> HttpResponse:
+OK = Answer(200, "OK")
+MISSING_SIGNATURE = Answer(400, "missing signature")
+BAD_SIGNATURE = Answer(400, "bad signature")
+MALFORMED = Answer(400, "malformed body")
+NOT_FOUND = Answer(404, "not found")
+TOO_LARGE = Answer(413, "body too large")
+INTERNAL_ERROR = Answer(500, "internal error")
+UNAVAILABLE = Answer(503, "temporarily unavailable")
+
+
+def receive(request: HttpRequest | RawRequest, public_id: str) -> Answer:
     """The whole webhook. Never raises: every outcome is a status LINE understands (see the
     module docstring, 6. for why an unexpected error is 500)."""
     try:
         return _receive(request, public_id)
     except Exception:
         logger.exception("LINE webhook %s: unexpected error, answering 500 (LINE redelivers)", public_id)
-        return _plain(500, "internal error")
+        return INTERNAL_ERROR
 
 
-def _receive(request: HttpRequest | RawRequest, public_id: str) -> HttpResponse:
+def _receive(request: HttpRequest | RawRequest, public_id: str) -> Answer:
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
     if length > MAX_BODY_BYTES:
         logger.warning("LINE webhook %s: body of %d bytes refused", public_id, length)
-        return _plain(413, "body too large")
+        return TOO_LARGE
     signature = request.META.get("HTTP_X_LINE_SIGNATURE")
     if not signature:
         logger.warning("LINE webhook %s: no X-Line-Signature header", public_id)
-        return _plain(400, "missing signature")
+        return MISSING_SIGNATURE
     try:
         channel = channel_for(public_id)
         if channel is None:
-            return _plain(404, "not found")
+            return NOT_FOUND
         try:
             body = request.body
         except RequestDataTooBig:
-            return _plain(413, "body too large")
+            return TOO_LARGE
         if len(body) > MAX_BODY_BYTES:
-            return _plain(413, "body too large")
+            return TOO_LARGE
         if not channel.signature_matches(body, signature):
             channel = recheck(public_id, channel)  # the secret may have changed since it was cached
             if channel is None:
-                return _plain(404, "not found")
+                return NOT_FOUND
             if not channel.signature_matches(body, signature):
                 logger.warning(
                     "LINE webhook for company %s: bad signature (%d bytes), nothing stored",
                     channel.company_id,
                     len(body),
                 )
-                return _plain(400, "bad signature")
+                return BAD_SIGNATURE
         company_id = channel.company_id
         try:
             destination, events = parse(body)
@@ -203,19 +232,19 @@ def _receive(request: HttpRequest | RawRequest, public_id: str) -> HttpResponse:
                 if fresh is None or fresh.company_id != company_id or destination != fresh.bot_user_id:
                     raise MalformedBody("destination is not this company's bot")
             if not events:
-                return _plain(200, "OK")  # LINE's 検証 button and the webhook test
+                return OK  # LINE's 検証 button and the webhook test
             if b"\\u0000" in body:  # JSON's only way to carry a NUL; rare, so only then walk the events
                 events = sanitized(events)
                 logger.warning("LINE webhook for company %s: NUL characters replaced before storing", company_id)
             store(company_id, events)
         except MalformedBody as exc:
             logger.warning("LINE webhook for company %s: malformed body refused: %s", company_id, exc)
-            return _plain(400, "malformed body")
+            return MALFORMED
     except DatabaseError:
         # Never answer 200 for an event that is not stored: LINE redelivers on a 5xx.
         logger.exception("LINE webhook %s: database unavailable, answering 503", public_id)
-        return _plain(503, "temporarily unavailable")
-    return _plain(200, "OK")
+        return UNAVAILABLE
+    return OK
 
 
 @csrf_exempt
@@ -224,7 +253,7 @@ def _receive(request: HttpRequest | RawRequest, public_id: str) -> HttpResponse:
 @transaction.non_atomic_requests
 def webhook(request: HttpRequest, public_id: str) -> HttpResponse:
     """The URLconf entry (reverse() and requests that bypass `WebhookMiddleware`)."""
-    return receive(request, public_id)
+    return receive(request, public_id).response()
 
 
 def _public_id(method: str, path: str) -> str | None:
@@ -252,7 +281,7 @@ class WebhookMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         public_id = _public_id(request.method or "", request.path_info)
         if public_id is not None:
-            return receive(request, public_id)
+            return receive(request, public_id).response()
         return self.get_response(request)
 
 
@@ -293,9 +322,6 @@ class WebhookWSGI:
             public_id = _public_id(environ.get("REQUEST_METHOD", "").upper(), environ.get("PATH_INFO", ""))
         if public_id is None or not public_id.isascii():
             return self.application(environ, start_response)
-        try:
-            response = receive(RawRequest(environ), public_id)
-        finally:
-            close_old_connections()  # what request_finished would have done for the webhook
-        start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
-        return [response.content]
+        answer = receive(RawRequest(environ), public_id)
+        start_response(answer.wsgi_status, list(answer.wsgi_headers))
+        return [answer.body]

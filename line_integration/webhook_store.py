@@ -193,8 +193,11 @@ def _insert_statement(connection: Any, count: int) -> str:
     return sql
 
 
-def _insert(rows: list[dict[str, Any]]) -> None:
-    connection = connections[router.db_for_write(LineWebhookEvent)]
+def _connection() -> Any:
+    return connections[router.db_for_write(LineWebhookEvent)]
+
+
+def _insert(rows: list[dict[str, Any]], connection: Any) -> None:
     params = [
         field.get_db_prep_save(row[field.attname], connection) if field.attname in _ADAPTED else row[field.attname]
         for row in rows
@@ -301,7 +304,25 @@ class GroupCommit:
         return errors
 
 
-_group_commit = GroupCommit(_insert)
+def tidy_connection(connection: Any = None) -> None:
+    """What Django's `request_finished` does at the end of a request, for the webhook's threads
+    (`WebhookWSGI` skips that signal): this thread's connection is closed if it broke or has
+    outlived CONN_MAX_AGE. Only where the webhook used the database (the group commit's leader
+    after its statement, a cache miss after its query), and never inside a transaction."""
+    connection = _connection() if connection is None else connection
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+
+
+def _insert_and_tidy(rows: list[dict[str, Any]]) -> None:
+    connection = _connection()
+    try:
+        _insert(rows, connection)
+    finally:
+        tidy_connection(connection)
+
+
+_group_commit = GroupCommit(_insert_and_tidy)
 
 
 def store(company_id: int, events: list[Any]) -> int:
@@ -309,10 +330,11 @@ def store(company_id: int, events: list[Any]) -> int:
     before returning, and wake processing after the commit. Returns how many events there were."""
     now = timezone.now()
     rows = [event_values(company_id, event, now) for event in events]
-    connection = connections[router.db_for_write(LineWebhookEvent)]
+    connection = _connection()
     if connection.in_atomic_block:
-        _insert(rows)  # inside a transaction (tests): its commit is the caller's
+        _insert(rows, connection)  # inside a transaction (tests): its commit is the caller's
+        transaction.on_commit(partial(tasks.wake, company_id), using=connection.alias)
     else:
         _group_commit(rows)  # in autocommit: committed when this returns
-    transaction.on_commit(partial(tasks.wake, company_id))  # immediate in autocommit; deferred in an atomic block
+        tasks.wake(company_id)
     return len(rows)

@@ -4,26 +4,19 @@ answers as through `WebhookMiddleware`; everything else through Django."""
 from __future__ import annotations
 
 import io
+import time
 from typing import Any
 
 import pytest
 from django.core.signals import request_started
+from django.db import connection
 
 from hrmos.wsgi import application
-from line_integration import webhook
+from line_integration import webhook, webhook_store
 from line_integration.models import LineWebhookEvent
 from tests.line_webhook_helpers import OTHER_SECRET, SECRET, fixture_body, link_directly, sign, webhook_path
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def closed(monkeypatch) -> list[bool]:
-    """close_old_connections() would close the test transaction's connection (as the test
-    client also knows): recorded instead."""
-    calls: list[bool] = []
-    monkeypatch.setattr(webhook, "close_old_connections", lambda: calls.append(True))
-    return calls
 
 
 @pytest.fixture
@@ -61,7 +54,7 @@ def call(app: Any, method: str, path: str, body: bytes = b"", headers: dict[str,
     return answer["status"], answer["headers"], content
 
 
-def test_a_signed_event_is_stored_without_djangos_request_signals(company, integration, closed):
+def test_a_signed_event_is_stored_without_djangos_request_signals(company, integration):
     body = fixture_body("message_text")
     signals: list[str] = []
 
@@ -78,10 +71,10 @@ def test_a_signed_event_is_stored_without_djangos_request_signals(company, integ
     assert (status, content) == ("200 OK", b"OK")
     assert headers["Content-Length"] == "2"
     assert LineWebhookEvent.objects.get().company_id == company.pk
-    assert signals == [] and closed == [True]
+    assert signals == []
 
 
-def test_the_answers_are_the_middlewares(company, integration, closed):
+def test_the_answers_are_the_middlewares(company, integration):
     body = fixture_body("message_text")
     path = webhook_path(company, slash=False)
     assert call(application, "POST", path, body, {"HTTP_X_LINE_SIGNATURE": sign(OTHER_SECRET, body)})[0] == (
@@ -106,7 +99,7 @@ def django_stub(calls: list[str]) -> Any:
     return app
 
 
-def test_other_requests_go_through_django(company, integration, closed):
+def test_other_requests_go_through_django(company, integration):
     calls: list[str] = []
     app = webhook.WebhookWSGI(django_stub(calls))
     body = fixture_body("message_text")
@@ -116,15 +109,32 @@ def test_other_requests_go_through_django(company, integration, closed):
     call(app, "POST", webhook_path(company) + "extra/", body, headers)
     call(app, "POST", "/line/webhook/caf\u00e9/", body, headers)  # not ASCII: Django decodes the path
     call(app, "POST", "/candidates/", body, headers)
-    assert len(calls) == 5 and closed == []
+    assert len(calls) == 5
     assert LineWebhookEvent.objects.count() == 0
 
 
-def test_without_the_middleware_in_settings_everything_goes_through_django(company, integration, closed, settings):
+def test_without_the_middleware_in_settings_everything_goes_through_django(company, integration, settings):
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != webhook.MIDDLEWARE_PATH]
     calls: list[str] = []
     app = webhook.WebhookWSGI(django_stub(calls))
     body = fixture_body("message_text")
     call(app, "POST", webhook_path(company), body, {"HTTP_X_LINE_SIGNATURE": sign(SECRET, body)})
-    assert calls == [f"POST {webhook_path(company)}"] and closed == []
+    assert calls == [f"POST {webhook_path(company)}"]
     assert LineWebhookEvent.objects.count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_past_its_max_age_is_closed_after_the_insert_as_django_would(company, monkeypatch):
+    """WebhookWSGI skips request_finished, so the webhook closes an outlived connection itself."""
+    link_directly(company)
+    woken: list[int] = []
+    monkeypatch.setattr(webhook_store.tasks, "wake", woken.append)  # eager processing would reconnect
+    body = fixture_body("message_text")
+    assert webhook.channel_for(company.public_id) is not None  # cached: the request's one query is the INSERT
+    connection.close_at = time.monotonic() - 1  # as if CONN_MAX_AGE had run out during the request
+    status, _, _ = call(application, "POST", webhook_path(company), body, {"HTTP_X_LINE_SIGNATURE": sign(SECRET, body)})
+    assert status == "200 OK"
+    assert connection.connection is None
+    assert woken == [company.pk]
+    assert LineWebhookEvent.objects.filter(company=company).count() == 1
