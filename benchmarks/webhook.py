@@ -9,7 +9,9 @@ What runs, in one go, on loopback:
 - Five servers, each `gunicorn -w 2`, one after the other, `--rounds` times (medians):
   * **baseline**: benchmarks/webhook_baseline_flask.py (sync workers), verifying and parsing
     with the SDK's `WebhookHandler` and storing nothing; **baseline-t**: the same with gthread
-    workers. The stronger of the two is the reference (× base);
+    workers. The stronger of the two is the reference (× base). Gthread workers (baseline-t and
+    django) each get a listening socket (`--reuse-port`, as in docker-compose.yml) unless
+    `--shared-socket`; each wrk run prints how its connections spread over the workers;
   * **django**: the real app (DEBUG=0, gthread workers, `--gthreads` threads each),
     `POST /line/webhook/<public_id>/`: signature, the event stored durably (INSERT … ON
     CONFLICT DO NOTHING, committed) before the 200, processing woken after the commit;
@@ -33,38 +35,61 @@ What runs, in one go, on loopback:
 Targets: p99 < 50 ms at 200 req/s; django throughput ≥ 0.6× baseline (stretch 1.0×); 0 non-2xx;
 rows = events.
 
-Results (2 vCPU Intel Xeon, otherwise idle, PostgreSQL 15 with synchronous_commit=on and
-Redis 7 on the same machine; 3 rounds, medians, wrk -t2 -c16 -d10s, 8 threads per gthread worker;
-webhook POSTs answered by `WebhookWSGI` before Django's handler, see line_integration/webhook.py):
+Results (2 vCPU AMD EPYC VM, PostgreSQL 15 with synchronous_commit=on and Redis 7 on the same
+machine; 3 rounds, medians, wrk -t2 -c16 -d10s, 8 threads per gthread worker, a listening
+socket per gthread worker; webhook POSTs answered by `WebhookWSGI` before Django's handler, see
+line_integration/webhook.py):
 
     server        req/s  × base  p50 ms  p95 ms  p99 ms  non-2xx    sent    rows  tasks  INSERTs
-    baseline       3938   0.86×     4.0     4.6     6.1        0  117446       -      -        -
-    baseline-t     4563   1.00×     3.5    11.6    25.5        0  134285       -      -        -
-    django         2459   0.54×     6.9    11.7    14.3        0   77370   77414   1155    29144
-    django-s       1658   0.36×     9.5    11.8    14.0        0   49797   49844   1192    49844
-    plain          1234   0.27×    12.6    16.1    18.2        0   37308   37355   1181    37355
+    baseline       2137   0.95×     7.2     9.7    14.0        0   67253       -      -        -
+    baseline-t     2260   1.00×     6.5    18.1    30.2        0   68892       -      -        -
+    django         1639   0.73×     9.5    17.1    21.8        0   49390   49435    254    15086
+    django-s       1109   0.49×    14.0    22.0    26.2        0   33984   34032    260    34032
+    plain           569   0.25×    27.2    40.3    59.7        0   17599   17647    249    17647
 
     at a fixed 200 req/s for 15 s:  p50 / p95 / p99 ms   sent = rows   tasks
-    baseline-t                      1.0 / 1.4 / 1.7      9000 / -      -
-    django                          1.6 / 2.4 / 3.4      9000 / 9000   1484
+    baseline-t                      2.5 / 3.1 / 3.4      9000 / -      -
+    django                          3.2 / 4.1 / 6.4      9000 / 9000   366
 
-django = 0.54× the threaded baseline in this run; other full runs on the same machine gave
-0.57× (2,278 vs 3,967) and 0.59× (2,671 vs 4,511, without the sync and plain servers), against
-0.46× (1,887 req/s) before `WebhookWSGI`; single runs vary by ±10 %. In paired single runs,
-a worker's CPU per request fell from ~690 µs to ~480 µs with `WebhookWSGI`. The events table
-has no index on company alone (the unique constraint and the user index start with it): one
-index fewer to update per INSERT. Where the rest goes (single runs, before `WebhookWSGI`):
-with `store()` a no-op the Django path served ~6,600 req/s, faster than the Flask baseline;
-with only the INSERT a no-op ~5,400 req/s; so what is left is the durable write. PostgreSQL
-adds ~140 µs of CPU per request and is otherwise mostly idle (sampled backends: ~0.5 active
-on average, mostly in WALSync); each worker's leader spent ~2 ms per statement in
-`cursor.execute` (~0.4 ms on an idle machine) and ~1.5 ms between statements, i.e. waiting for
-the GIL among the worker's threads. Connections are also unevenly spread over the 2 workers
-(one often holds twice the other's), which leaves ~15-20 % of the CPU idle.
-One Celery publish costs ~480–570 µs, hence the coalesced wake-up (1,155 tasks for 77,370
-events). "plain" (no WebhookMiddleware, so no `WebhookWSGI` either) reaches 0.27× here, against
-the issue's 0.45× calibration for a plain view, so this machine is slower at storing than the
-one the calibration came from.
+Other full runs of the same code on the same machine: 0.66× (1,685 vs 2,569), and 0.71×
+(1,712 vs 2,409) with `--shared-socket`. This VM's speed drifts: the same server's single runs
+differ by up to ±25 %, which is why every figure is a median of alternating rounds.
+
+What moved the ratio, in order (the first two on an Intel Xeon VM, where the baseline reached
+~4,500 req/s):
+- `WebhookWSGI` (webhook POSTs answered before Django's WSGI handler): 0.46× → 0.54–0.59×;
+  a worker's CPU per request fell from ~690 µs to ~480 µs.
+- No index on company alone in the events table (the unique constraint and the user index
+  start with it): one index fewer per INSERT, within the noise.
+- The answers built once instead of an HttpResponse per request; the connection tidied only
+  by the thread that used it (the group commit's leader) instead of `close_old_connections()`
+  on every request; the processing wake-up published at most every 0.25 s per process instead
+  of 0.05 s (a publish costs ~0.8 ms of the worker's GIL). In paired rounds a worker's CPU per
+  request fell by 10–30 %; the full runs went from 0.54–0.60× to 0.66–0.73×.
+- A listening socket per worker (`--reuse-port`, also in docker-compose.yml), so the kernel
+  spreads wrk's kept-alive connections instead of the first worker to wake taking them: with
+  one shared socket runs saw 15/1, 14/2 and 12/4 splits, and the Django worker holding most
+  connections is capped at one core by the GIL while the other waits on commits (1,093 req/s
+  at 12/4 against 2,206 at 9/7 in the same run). The Flask baseline suffers less (it never
+  waits), and gets the same flag.
+
+Tried and dropped (no gain beyond the noise): 4/12/16/32 threads per worker, a shorter GIL
+switch interval, one INSERT per request, two commit lanes per worker, a leader that waits to
+gather bigger batches, a dedicated writer thread per worker, server-side prepared statements
+(PREPARE + unnest arrays: PostgreSQL CPU per request down ~20 %, throughput within the
+noise; and prepared statements break behind PgBouncer in transaction mode), and gevent
+workers with psycogreen (similar throughput, and a database connection per greenlet for the
+rest of the app).
+
+Where the rest goes: with `store()` a no-op the Django path is faster than the Flask baseline
+(~6,600 vs ~4,500 req/s on the Intel VM), and a Django worker now spends about the same CPU per
+request as a Flask worker (~650–850 µs here, gunicorn's own HTTP handling about half of it). The
+difference is the durable write: PostgreSQL's CPU (~100–250 µs per request, less with bigger
+shared INSERTs) on the same two cores, and ~10–15 % of the CPU left idle while each worker's
+requests wait on their commit (Flask: 2–4 % idle). One Celery publish costs ~0.5–0.9 ms, hence
+the coalesced wake-up (254 tasks for 49,390 events). "plain" (no WebhookMiddleware, so no
+`WebhookWSGI` either) reaches 0.25× here against the issue's 0.45× calibration for a plain view,
+so this machine is slower at storing than the one the calibration came from.
 """
 
 from __future__ import annotations
