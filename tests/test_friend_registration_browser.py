@@ -33,6 +33,15 @@ def chromium_page(monkeypatch):
         connections.close_all()
 
 
+def log_in_and_consent(page, line_emulator, pair) -> None:
+    """From the landing page through the emulator's LINE Login: the pair's persona logs in and consents."""
+    page.get_by_role("button", name="LINEでログインして友達登録").click()
+    page.wait_for_url(f"{line_emulator.base_url}/**")
+    page.locator(f"input[name=persona_id][value='{pair.persona_id}']").check()
+    page.get_by_role("button", name="ログイン", exact=True).click()
+    page.get_by_role("button", name="許可する").click()
+
+
 def test_a_candidate_registers_as_a_line_friend_in_a_real_browser(
     chromium_page, live_server, settings, line_emulator, company, recruiter, candidate
 ):
@@ -43,12 +52,7 @@ def test_a_candidate_registers_as_a_line_friend_in_a_real_browser(
 
     page.goto(invite(candidate))
     assert page.get_by_role("heading", name="LINE友達登録").is_visible()
-    page.get_by_role("button", name="LINEでログインして友達登録").click()
-
-    page.wait_for_url(f"{line_emulator.base_url}/**")
-    page.locator(f"input[name=persona_id][value='{pair.persona_id}']").check()
-    page.get_by_role("button", name="ログイン", exact=True).click()
-    page.get_by_role("button", name="許可する").click()
+    log_in_and_consent(page, line_emulator, pair)
     page.get_by_role("button", name="友だち追加").click()
 
     page.wait_for_url(f"{live_server.url}/line/friend/result/**")
@@ -67,11 +71,7 @@ def test_a_candidate_who_declined_adds_the_account_from_the_add_friend_button(
     page = chromium_page
 
     page.goto(invite(candidate))
-    page.get_by_role("button", name="LINEでログインして友達登録").click()
-    page.wait_for_url(f"{line_emulator.base_url}/**")
-    page.locator(f"input[name=persona_id][value='{pair.persona_id}']").check()
-    page.get_by_role("button", name="ログイン", exact=True).click()
-    page.get_by_role("button", name="許可する").click()
+    log_in_and_consent(page, line_emulator, pair)
     page.get_by_role("button", name="追加しない").click()
 
     page.wait_for_url(f"{live_server.url}/line/friend/result/**")
