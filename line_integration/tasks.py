@@ -62,7 +62,7 @@ def _follow_up(results: list[events.Result]) -> None:
             process_event.apply_async((result.event_id,), countdown=result.retry_in)
 
 
-@shared_task(**DB_RETRY)
+@shared_task(name="line_integration.tasks.process_pending", **DB_RETRY)
 def process_pending(company_id: int | None = None) -> int:
     """Drain one company's due events (every company's when None) for a bounded time."""
     try:
@@ -77,7 +77,7 @@ def process_pending(company_id: int | None = None) -> int:
     return len(drained.results)
 
 
-@shared_task(**DB_RETRY)
+@shared_task(name="line_integration.tasks.process_event", **DB_RETRY)
 def process_event(event_id: int) -> str | None:
     """One event: a retry with backoff, or a manual re-run (admin's 再処理)."""
     result = events.process_event(event_id)
@@ -87,7 +87,7 @@ def process_event(event_id: int) -> str | None:
     return result.outcome
 
 
-@shared_task(**DB_RETRY)
+@shared_task(name="line_integration.tasks.download_content", **DB_RETRY)
 def download_content(event_id: int) -> str | None:
     """The image, video, audio or file of one message event (see events.download_content)."""
     result = events.download_content(event_id)
@@ -97,7 +97,7 @@ def download_content(event_id: int) -> str | None:
     return result.outcome
 
 
-@shared_task(**DB_RETRY)
+@shared_task(name="line_integration.tasks.sweep", **DB_RETRY)
 def sweep() -> int:
     """Beat: wake processing for events left unprocessed (a lost wake-up, a worker that died
     mid-claim, a retry whose countdown task was lost) and fail events no worker ever finished."""
@@ -112,7 +112,7 @@ def sweep() -> int:
     return swept.failed + handed_out
 
 
-@shared_task
+@shared_task(name="line_integration.tasks.purge_old_events")
 def purge_old_events() -> int:
     """Beat, daily: drop processed events older than LINE_WEBHOOK_EVENT_RETENTION_DAYS."""
     deleted = events.purge_processed(older_than=timedelta(days=settings.LINE_WEBHOOK_EVENT_RETENTION_DAYS))

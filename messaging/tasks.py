@@ -7,6 +7,7 @@ from messaging import pipeline, scheduling
 
 
 @shared_task(
+    name="messaging.tasks.drain",
     autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=True,
     retry_backoff_max=60,
@@ -17,13 +18,13 @@ def drain(send_id: int, channel: str) -> int:
     return pipeline.drain(send_id, channel)
 
 
-@shared_task
+@shared_task(name="messaging.tasks.dispatch_scheduled")
 def dispatch_scheduled() -> int:
     """Beat, every 15 s: hand due scheduled sends to the workers."""
     return len(scheduling.dispatch_due())
 
 
-@shared_task
+@shared_task(name="messaging.tasks.sweep")
 def sweep() -> dict[str, int]:
     """Beat, every 30 s: recover rows whose worker died or whose wake-up was lost."""
     return pipeline.sweep()
