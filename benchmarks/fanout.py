@@ -163,7 +163,8 @@ def run(args, emu, emulator_url: str, env: dict, mail_dir: Path) -> dict:
     from candidates.models import Candidate, Stage
     from hrmos.celery import app as celery_app
     from hrmos.models import Company, User
-    from line_integration import actions, tokens
+    from line_integration.api import tokens
+    from line_integration.linking import actions
     from line_integration.models import LineAccount, LineIntegration
     from messaging.models import Message, Send
 

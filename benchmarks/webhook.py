@@ -549,7 +549,8 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="webhook-bench-"))
     (folder / "webhook_bench_plain_settings.py").write_text(
         "from hrmos.settings import *  # noqa: F403\n"
-        "MIDDLEWARE = [m for m in MIDDLEWARE if m != 'line_integration.webhook.WebhookMiddleware']  # noqa: F405\n"
+        "MIDDLEWARE = [m for m in MIDDLEWARE  # noqa: F405\n"
+        "              if m != 'line_integration.webhook.views.WebhookMiddleware']\n"
     )
     workers = str(args.workers)
     webhook_path = f"/line/webhook/{public_id}/"

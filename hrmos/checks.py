@@ -6,12 +6,12 @@ from django.conf import settings
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 
+from hrmos.fields import field_encryption
+
 
 @register()
 def field_encryption_keys(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     """Encrypted fields fail closed; better to refuse to start than to fail on the first read."""
-    from hrmos.fields import field_encryption
-
     try:
         field_encryption()
     except ImproperlyConfigured as exc:

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db import models
@@ -91,8 +92,6 @@ class EncryptedTextField(models.TextField):
 
 def encrypted_fields() -> list[tuple[type[models.Model], EncryptedTextField]]:
     """Every concrete (model, field) pair using EncryptedTextField, for rotation and checks."""
-    from django.apps import apps
-
     found = []
     for model in apps.get_models():
         if model._meta.abstract or model._meta.proxy:

@@ -70,7 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # Answers LINE webhook POSTs before the rest (sessions, CSRF, auth…): see line_integration/webhook.py.
-    "line_integration.webhook.WebhookMiddleware",
+    "line_integration.webhook.views.WebhookMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -91,7 +91,7 @@ WSGI_APPLICATION = "hrmos.wsgi.application"
 # Wrapped around Django's WSGI handler by hrmos/wsgi.py, outermost last (named here, like
 # MIDDLEWARE, so that hrmos imports no app): LINE webhook POSTs answered before Django's
 # handler, see line_integration/webhook.py.
-WSGI_WRAPPERS = ["line_integration.webhook.WebhookWSGI"]
+WSGI_WRAPPERS = ["line_integration.webhook.views.WebhookWSGI"]
 AUTH_USER_MODEL = "hrmos.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -212,6 +212,10 @@ LINE_API_BASE = env_str("LINE_API_BASE", "https://api.line.me").rstrip("/")
 LINE_API_DATA_BASE = env_str("LINE_API_DATA_BASE", "https://api-data.line.me").rstrip("/")
 LINE_ACCESS_BASE = env_str("LINE_ACCESS_BASE", "https://access.line.me").rstrip("/")
 LINE_WEB_BASE = env_str("LINE_WEB_BASE", "https://line.me").rstrip("/")  # the OA's add-friend link
+# (connect, read) seconds for LINE API calls; the SDK has no timeout of its own.
+LINE_HTTP_TIMEOUT = (3.05, 10.0)
+LINE_CONTENT_TIMEOUT = (3.05, 30.0)  # content downloads: the read timeout is per chunk, not per file
+LINE_CONTENT_MAX_BYTES = 50 * 1024 * 1024  # candidates' images/files larger than this are not downloaded
 
 # Celery: at-least-once delivery; every task is idempotent and takes ids only.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL) or "filesystem://"

@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from line_integration import tasks
 from line_integration.models import FriendInvitation, LineAccount, LineIntegration, LineLoginAttempt, LineWebhookEvent
+from line_integration.processing import tasks
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -1,3 +1,5 @@
+import logging
+
 from django.apps import AppConfig
 
 
@@ -6,7 +8,9 @@ class LineIntegrationConfig(AppConfig):
     verbose_name = "LINE連携"
 
     def ready(self) -> None:
+        # Imported here, not at the top: Django loads AppConfigs before models are ready.
         from hrmos import navigation
+        from line_integration.processing import tasks  # noqa: F401  (registers the Celery tasks)
 
         navigation.register(
             navigation.NavItem("LINE設定", "line:settings", "line", order=80, active_prefix="/settings/line/")
@@ -16,9 +20,7 @@ class LineIntegrationConfig(AppConfig):
 
 
 def _keep_invitation_tokens_out_of_logs() -> None:
-    import logging
-
-    from line_integration.friend_views import redact_invitation_tokens
+    from line_integration.friends.views import redact_invitation_tokens
 
     for name in ("django.request", "django.security.csrf"):
         logging.getLogger(name).addFilter(redact_invitation_tokens)
@@ -27,7 +29,7 @@ def _keep_invitation_tokens_out_of_logs() -> None:
 def _register_candidate_screens() -> None:
     """LINE status on the candidate list and detail page (friend registration, issue 5)."""
     from candidates import extensions
-    from line_integration import candidate_screens
+    from line_integration.friends import candidate_screens
 
     extensions.register_list_filter(
         extensions.ListFilter(

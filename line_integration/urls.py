@@ -1,6 +1,9 @@
 from django.urls import path
 
-from line_integration import candidate_screens, friend_views, views, webhook
+from line_integration.friends import candidate_screens
+from line_integration.friends import views as friend_views
+from line_integration.linking import views
+from line_integration.webhook import views as webhook
 
 app_name = "line"
 

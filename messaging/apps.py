@@ -6,9 +6,15 @@ class MessagingConfig(AppConfig):
     verbose_name = "メッセージ"
 
     def ready(self) -> None:
+        # Imported here, not at the top: Django loads AppConfigs before models are ready.
         from candidates import extensions
         from hrmos import navigation
-        from messaging import inbox, receivers  # noqa: F401  (receivers: LINE signals → timeline)
+        from messaging.outbox import tasks as outbox_tasks  # noqa: F401  (registers the Celery tasks)
+        from messaging.receiving import (
+            inbox,
+            receivers,  # noqa: F401  (connects LINE's signals to the timeline)
+        )
+        from messaging.sending import tasks as sending_tasks  # noqa: F401  (registers the Celery tasks)
 
         navigation.register(
             navigation.NavItem("送信履歴", "messaging:send_list", "send", order=30, active_prefix="/messages/sends/")

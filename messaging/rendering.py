@@ -1,12 +1,21 @@
 """Per-recipient personalisation: `{{候補者氏名}}` style placeholders, and the LINE copy.
 
 Rendering is pure (no database, no network) so compose-time validation, the preview and the
-delivery workers all use the same code and produce the same text.
+delivery workers all use the same code and produce the same text. `render_delivery` reads a
+delivery's send, company and candidate, which the workers load with the claimed batch.
 """
+
+from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from candidates.models import Candidate
+    from hrmos.models import Company
+    from messaging.models import Delivery
 
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}\s][^{}]*?)\s*\}\}")
 LINE_BREAKS_RE = re.compile(r"\s*[\r\n]+\s*")
@@ -152,3 +161,23 @@ def split_for_line(text: str) -> list[str]:
 
 def line_copy(subject: str, body: str) -> list[str]:
     return split_for_line(line_text(subject, body))
+
+
+def context_for(candidate: Candidate | None, company: Company, sender_name: str) -> RecipientContext:
+    return RecipientContext(
+        last_name=candidate.last_name if candidate else "",
+        first_name=candidate.first_name if candidate else "",
+        company_name=company.name,
+        sender_name=sender_name,
+    )
+
+
+def render_delivery(delivery: Delivery) -> Rendered:
+    """What this delivery's recipient gets: the send's subject and body filled in for them."""
+    send = delivery.send
+    return render_for_recipient(
+        send.subject,
+        send.body,
+        context_for(delivery.candidate, send.company, send.sender_name),
+        friend_invitation=send.include_friend_invitation,
+    )

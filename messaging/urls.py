@@ -1,6 +1,11 @@
 from django.urls import path
 
-from messaging import friend_invitation_views, inbound_email, inbox_views, send_views, timeline, views
+from messaging.history import views as send_views
+from messaging.receiving import inbound_email
+from messaging.receiving import views as inbox_views
+from messaging.sending import friend_invitation as friend_invitation_views
+from messaging.sending import views
+from messaging.timeline import views as timeline
 
 app_name = "messaging"
 

@@ -13,7 +13,7 @@ from django.db import connection
 from candidates.models import Candidate, Stage
 from hrmos.celery import app as celery_app
 from hrmos.models import Company, User
-from line_integration import webhook
+from line_integration.webhook import views as webhook
 from tests.line_emulator_fixtures import line_emulator, line_emulator_server  # noqa: F401
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -146,7 +146,7 @@ def linked_company(company, recruiter, line_pair) -> Company:
 
 def link_to_pair(company: Company, recruiter: User, pair) -> None:
     """The real 連携を開始 action with an emulator pair's channel ids and secrets."""
-    from line_integration import actions
+    from line_integration.linking import actions
 
     actions.link(
         company,

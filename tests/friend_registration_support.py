@@ -23,7 +23,7 @@ import requests
 
 from candidates.models import Candidate
 from hrmos.models import Company, User
-from line_integration.invitations import issue_invitation
+from line_integration.friends.invitations import issue_invitation
 from line_integration.models import callback_url, webhook_url
 from tests.conftest import link_to_pair
 from tests.line_emulator_fixtures import EmulatorClient, LinkedPair

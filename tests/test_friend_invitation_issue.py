@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from line_integration.invitations import VALIDITY, find_invitation, issue_invitation, mark_used
+from line_integration.friends.invitations import VALIDITY, find_invitation, issue_invitation, mark_used
 from line_integration.models import FriendInvitation
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from hrmos.models import AuditEvent, Company
-from line_integration.invitations import hash_token
+from line_integration.friends.invitations import hash_token
 from line_integration.models import (
     FriendInvitation,
     LineAccount,

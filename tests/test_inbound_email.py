@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from hrmos.models import AuditEvent
-from messaging import inbound_email
 from messaging.models import Message
+from messaging.receiving import inbound_email
 from tests.conftest import make_candidate
 
 pytestmark = pytest.mark.django_db
@@ -224,7 +224,7 @@ def test_two_deliveries_of_one_email_at_the_same_moment_store_it_once(company, c
     from django.db import connections, transaction
     from django.utils import timezone
 
-    from messaging import inbound
+    from messaging.receiving import inbound
 
     def receive():
         return inbound.add_incoming_email(

@@ -7,8 +7,8 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
-from messaging import inbound, inbox
 from messaging.models import Message, MessageAttachment
+from messaging.receiving import inbound, inbox
 from tests.conftest import make_candidate, make_recruiter
 
 pytestmark = pytest.mark.django_db

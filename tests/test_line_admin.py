@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from hrmos.models import User
-from line_integration.invitations import issue_invitation
+from line_integration.friends.invitations import issue_invitation
 from line_integration.models import FriendInvitation, LineIntegration, LineLoginAttempt, LineWebhookEvent
 from tests.line_webhook_helpers import fixture_body, link_directly, post
 

@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from line_integration import client
-from line_integration.client import LineError, LineErrorKind
+from line_integration.api import client
+from line_integration.api.client import LineError, LineErrorKind
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,9 @@ import time_machine
 from django.dispatch import receiver
 from django.utils import timezone
 
-from line_integration import events, tasks
 from line_integration.models import LineAccount, LineWebhookEvent
+from line_integration.processing import queue as events
+from line_integration.processing import tasks
 from line_integration.signals import line_message_received
 from messaging.models import Message
 from tests.conftest import make_candidate
@@ -164,6 +165,7 @@ def test_a_message_from_a_user_who_has_not_linked_is_kept_and_appears_once_they_
             company=linked_company, candidate=candidate, line_user_id=line_pair.user_id, friend_state="friend"
         )
         assert events.reconcile_user(linked_company, line_pair.user_id) == 2
+        tasks.wake_on_commit(linked_company.pk)  # what friend registration does after reconciling
     assert sorted(Message.objects.filter(candidate=candidate).values_list("content_type", flat=True)) == [
         "sticker",
         "text",

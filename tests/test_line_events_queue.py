@@ -12,9 +12,11 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
 from hrmos.celery import app as celery_app
-from line_integration import events, tasks, webhook
 from line_integration.models import LineAccount, LineWebhookEvent
+from line_integration.processing import handlers, tasks
+from line_integration.processing import queue as events
 from line_integration.signals import line_message_received
+from line_integration.webhook import views as webhook
 from messaging.models import Message
 from tests.conftest import make_candidate
 from tests.line_webhook_helpers import USER_ID, body_of, event_of, fixture_body, link_directly, post
@@ -170,7 +172,7 @@ def test_a_retry_asked_for_on_the_last_attempt_fails_the_event(client, company, 
     LineWebhookEvent.objects.filter(pk=row.pk).update(attempts=events.MAX_ATTEMPTS - 1)
 
     def not_now(**kwargs):
-        raise events.Retry("まだです")
+        raise handlers.Retry("まだです")
 
     with on_message(not_now):
         assert events.process_event(row.pk).outcome == "failed"
@@ -179,7 +181,7 @@ def test_a_retry_asked_for_on_the_last_attempt_fails_the_event(client, company, 
 
 
 def test_retries_are_spread_out_not_in_step():
-    delays = {events.backoff_seconds(3) for _ in range(50)}
+    delays = {events.EVENTS.backoff(3) for _ in range(50)}
     assert len(delays) > 1
     assert all(10 <= delay <= 20 for delay in delays)  # between half and all of 5·2²
 
@@ -333,7 +335,7 @@ def test_a_candidate_who_links_while_their_message_is_processed_still_gets_it_on
     link_directly(company)
     post(client, company, fixture_body("message_text"))
     candidate = make_candidate(company)
-    handle_message = events.HANDLERS["message"]
+    handle_message = handlers.HANDLERS["message"]
     raced = []
 
     def linked_meanwhile(event):
@@ -346,7 +348,7 @@ def test_a_candidate_who_links_while_their_message_is_processed_still_gets_it_on
             assert events.reconcile_user(company, USER_ID) == 0
         return outcome
 
-    monkeypatch.setitem(events.HANDLERS, "message", linked_meanwhile)
+    monkeypatch.setitem(handlers.HANDLERS, "message", linked_meanwhile)
     with django_capture_on_commit_callbacks(execute=True):
         events.process_pending(company)
 

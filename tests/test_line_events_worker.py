@@ -15,8 +15,9 @@ import redis
 from django.db import connection
 
 from hrmos.celery import app as celery_app
-from line_integration import tasks, webhook
 from line_integration.models import LineWebhookEvent, webhook_url
+from line_integration.processing import tasks
+from line_integration.webhook import views as webhook
 from messaging.models import Message, MessageAttachment
 
 REPO_DIR = Path(__file__).resolve().parent.parent

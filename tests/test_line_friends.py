@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from line_integration import events, friends
 from line_integration.models import LineAccount, LineWebhookEvent
+from line_integration.processing import follows as friends
+from line_integration.processing import queue as events
 from tests.conftest import make_candidate
 
 pytestmark = pytest.mark.django_db

@@ -431,7 +431,7 @@ def test_an_exception_report_from_inside_a_line_call_hides_the_secret(line_pair,
     """Frames under the client's @sensitive_variables show no locals (the SDK's either)."""
     from django.views.debug import ExceptionReporter
 
-    from line_integration import client
+    from line_integration.api import client
 
     settings.LINE_API_BASE = "http://127.0.0.1:9"
     try:

@@ -212,7 +212,7 @@ def test_a_new_channel_id_needs_its_secret_again(recruiter_client, company):
 
 
 def test_pasted_whitespace_and_full_width_digits_are_normalised(company):
-    from line_integration.forms import LineSettingsForm
+    from line_integration.linking.forms import LineSettingsForm
 
     form = LineSettingsForm(
         {

@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from line_integration.invitations import hash_token, issue_invitation
+from line_integration.friends.invitations import hash_token, issue_invitation
 from line_integration.models import FriendInvitation, LineAccount, LineIntegration, LineLoginAttempt
 from messaging.models import Send
 from tests.conftest import make_candidate

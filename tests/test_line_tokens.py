@@ -7,8 +7,8 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from line_integration import client, tokens
-from line_integration.client import LineError, LineErrorKind
+from line_integration.api import client, tokens
+from line_integration.api.client import LineError, LineErrorKind
 from line_integration.models import LineIntegration
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,9 @@ from django.db import DatabaseError, DataError, OperationalError, connection, co
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from line_integration import webhook, webhook_store
 from line_integration.models import LineIntegration, LineWebhookEvent
+from line_integration.webhook import store as webhook_store
+from line_integration.webhook import views as webhook
 from messaging.models import Message
 from tests.conftest import make_candidate
 from tests.line_webhook_helpers import (
@@ -125,7 +126,7 @@ def test_a_company_that_is_not_linked_is_404(client, company, integration):
 
 
 def test_malformed_json_with_a_valid_signature_is_400_and_logged(client, company, integration, caplog):
-    caplog.set_level(logging.WARNING, logger="line_integration.webhook")
+    caplog.set_level(logging.WARNING, logger="line_integration.webhook.views")
     for body in (b'{"destination": "', b"[1, 2]", b'{"destination": 1, "events": []}', b"\xff\xfe"):
         assert post(client, company, body).status_code == 400
     assert not LineWebhookEvent.objects.exists()
@@ -138,7 +139,7 @@ def test_an_event_that_is_not_an_object_is_400(client, company, integration):
 
 
 def test_the_warning_for_a_bad_signature_holds_neither_body_nor_signature(client, company, integration, caplog):
-    caplog.set_level(logging.WARNING, logger="line_integration.webhook")
+    caplog.set_level(logging.WARNING, logger="line_integration.webhook.views")
     body = fixture_body("message_text")
     bad = sign(OTHER_SECRET, body)
     post(client, company, body, secret=None, headers={"x-line-signature": bad})

@@ -8,8 +8,8 @@ import requests
 from django.core.management import call_command
 from django.urls import reverse
 
-from line_integration import webhook
 from line_integration.models import LineWebhookEvent, webhook_url
+from line_integration.webhook import views as webhook
 from messaging.models import Message, MessageAttachment
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -6,8 +6,8 @@ import time
 import pytest
 
 from hrmos.celery import app as celery_app
-from line_integration import tasks
 from line_integration.models import LineWebhookEvent
+from line_integration.processing import tasks
 from tests.line_webhook_helpers import fixture_body, link_directly, post
 
 

@@ -12,8 +12,9 @@ from django.core.signals import request_started
 from django.db import connection
 
 from hrmos.wsgi import application
-from line_integration import webhook, webhook_store
 from line_integration.models import LineWebhookEvent
+from line_integration.webhook import store as webhook_store
+from line_integration.webhook import views as webhook
 from tests.line_webhook_helpers import OTHER_SECRET, SECRET, fixture_body, link_directly, sign, webhook_path
 
 pytestmark = pytest.mark.django_db

@@ -4,9 +4,10 @@ import pytest
 from django.urls import reverse
 
 from hrmos.models import User
-from messaging import compose, inbound
-from messaging.compose import Draft
 from messaging.models import Delivery, Kind, Message, MessageAttachment, Send, SendAttachment
+from messaging.receiving import inbound
+from messaging.sending import compose
+from messaging.sending.compose import Draft
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from candidates.models import Agent, Candidate
 from line_integration.models import LineAccount, LineIntegration
-from messaging import compose, rules
-from messaging.compose import ComposeError, Draft
+from messaging import rules
 from messaging.models import AUTOMATIC_KINDS, MANUAL_KINDS, Channel, Delivery, Kind, Message, RecipientKind, Send
+from messaging.sending import compose
+from messaging.sending.compose import ComposeError, Draft
 from tests.conftest import make_candidate
 
 pytestmark = pytest.mark.django_db
@@ -278,13 +279,14 @@ def test_a_smtp_failure_is_retried_then_failed_with_the_reason(
 
     from django.core.mail.backends.locmem import EmailBackend
 
-    from messaging import pipeline
+    from messaging.outbox import drain as draining
+    from messaging.outbox import rows, tasks
 
     def refuse(self, messages):
         raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
 
     monkeypatch.setattr(EmailBackend, "send_messages", refuse)
-    monkeypatch.setattr(pipeline, "SHORT_WAIT", 0)  # don't sleep through backoff in the test
+    monkeypatch.setattr(draining, "SHORT_WAIT", 0)  # don't sleep through backoff in the test
     with django_capture_on_commit_callbacks(execute=True):
         result = send(company, recruiter, [candidate])
     delivery = Delivery.objects.get(send=result)
@@ -292,11 +294,11 @@ def test_a_smtp_failure_is_retried_then_failed_with_the_reason(
     assert "Connection unexpectedly closed" in delivery.reason
     assert delivery.next_attempt_at > timezone.now()
     # The sweeper (or the drain's own re-enqueue) retries until MAX_ATTEMPTS, then fails it.
-    Delivery.objects.filter(pk=delivery.pk).update(attempts=pipeline.MAX_ATTEMPTS - 1, next_attempt_at=None)
-    pipeline.drain(result.pk, Channel.EMAIL)
+    Delivery.objects.filter(pk=delivery.pk).update(attempts=rows.MAX_ATTEMPTS - 1, next_attempt_at=None)
+    tasks.drain(result.pk, Channel.EMAIL)
     delivery.refresh_from_db()
     assert delivery.status == "failed"
-    assert f"（{pipeline.MAX_ATTEMPTS}回試行しました）" in delivery.reason
+    assert f"（{rows.MAX_ATTEMPTS}回試行しました）" in delivery.reason
 
 
 def test_a_permanent_smtp_refusal_fails_at_once(

@@ -5,9 +5,10 @@ import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 
-from messaging import compose, rules
-from messaging.compose import Draft
+from messaging import rules
 from messaging.models import Delivery, Kind, Send
+from messaging.sending import compose
+from messaging.sending.compose import Draft
 from tests.conftest import make_candidate
 
 pytestmark = pytest.mark.django_db

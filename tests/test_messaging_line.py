@@ -2,6 +2,7 @@
 entries per retry key, faults, rate limits and the monthly quota. Workers run inline here;
 tests/test_messaging_worker.py repeats the key cases with a real Celery worker."""
 
+import dataclasses
 import hashlib
 import re
 from datetime import timedelta
@@ -14,9 +15,12 @@ from django.utils import timezone
 
 from candidates.models import Agent
 from line_integration.models import FriendInvitation, LineAccount
-from messaging import compose, pipeline, rules
-from messaging.compose import Draft
+from messaging import rules
 from messaging.models import Channel, Delivery, Kind, Message, RecipientKind, Send
+from messaging.outbox import drain as draining
+from messaging.outbox import rows, tasks
+from messaging.sending import compose
+from messaging.sending.compose import Draft
 from tests.conftest import make_candidate
 
 pytestmark = pytest.mark.django_db
@@ -28,8 +32,8 @@ PUSH = "POST /v2/bot/message/push"
 @pytest.fixture(autouse=True)
 def _quick_retries(monkeypatch):
     """Real backoff shapes, compressed: the first retry waits 0.1–0.2 s instead of 1–2 s."""
-    monkeypatch.setattr(pipeline, "RETRY_BASE_SECONDS", 0.2)
-    monkeypatch.setattr(pipeline, "SHORT_WAIT", 10.0)
+    monkeypatch.setattr(rows, "OUTBOX", dataclasses.replace(rows.OUTBOX, backoff_base=0.2))
+    monkeypatch.setattr(draining, "SHORT_WAIT", 10.0)
 
 
 def friend(line_emulator, line_pair, company, n: int, *, state: str = "friend", **fields):
@@ -160,7 +164,7 @@ def test_rate_limit_429s_back_off_and_complete(
 def test_quota_429_fails_the_rest_of_the_send_fast_with_the_reason(
     linked_company, recruiter, line_emulator, line_pair, django_capture_on_commit_callbacks, monkeypatch
 ):
-    monkeypatch.setitem(pipeline.BATCH, Channel.LINE, 5)  # several batches: the later ones never push
+    monkeypatch.setitem(rows.BATCH, Channel.LINE, 5)  # several batches: the later ones never push
     line_emulator.set_channel(line_pair.messaging_channel_id, quota={"type": "limited", "value": 3})
     people = [friend(line_emulator, line_pair, linked_company, n) for n in range(15)]
     with django_capture_on_commit_callbacks(execute=True):
@@ -271,11 +275,11 @@ def test_quota_guard_warns_when_the_send_would_exceed_the_months_remaining_quota
 def test_the_line_text_is_stored_before_the_push_so_a_retry_after_a_crash_sends_the_same(
     linked_company, recruiter, line_friend_candidate, line_emulator, line_pair, django_capture_on_commit_callbacks
 ):
-    from messaging import line_delivery
+    from messaging.outbox import line as line_delivery
 
     with django_capture_on_commit_callbacks(execute=False):
         send = bulk(linked_company, recruiter, [line_friend_candidate], send_email=True)
-    batch = pipeline.claim(send.pk, Channel.LINE, 10)
+    batch = rows.claim(send.pk, Channel.LINE, 10)
     pending = line_delivery.start(batch)
     [future.result() for _, future in pending.futures]  # pushed; the worker dies before writing back
     [entry] = line_emulator.outbox(line_pair.messaging_channel_id)
@@ -286,9 +290,9 @@ def test_the_line_text_is_stored_before_the_push_so_a_retry_after_a_crash_sends_
 
     line_friend_candidate.last_name = "改名"  # a re-render now would differ
     line_friend_candidate.save()
-    later = timezone.now() + pipeline.lease() + timedelta(seconds=1)
+    later = timezone.now() + rows.lease() + timedelta(seconds=1)
     with time_machine.travel(later, tick=True), django_capture_on_commit_callbacks(execute=True):
-        pipeline.sweep()
+        tasks.sweep()
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("sent", 2)  # the retry met LINE's 409: already sent
     assert delivery.line_texts == [m["text"] for m in entry["messages"]] and "改名" not in delivery.line_texts[0]
@@ -313,7 +317,7 @@ def test_one_delivery_that_raises_fails_alone_and_its_batch_goes_on(
     with django_capture_on_commit_callbacks(execute=False):
         send = bulk(linked_company, recruiter, people, send_email=False, kind=Kind.LINE_CHAT, subject="")
     monkeypatch.setattr(rendering, "render_for_recipient", render_or_raise)  # the worker meets it
-    pipeline.drain(send.pk, Channel.LINE)
+    tasks.drain(send.pk, Channel.LINE)
     rows = {d.candidate_id: d for d in Delivery.objects.filter(send=send)}
     assert (rows[people[1].pk].status, rows[people[1].pk].reason) == ("failed", rules.REASON_UNEXPECTED)
     assert rows[people[0].pk].status == rows[people[2].pk].status == "sent"
@@ -325,10 +329,10 @@ def test_one_delivery_that_raises_fails_alone_and_its_batch_goes_on(
 def test_a_reissued_channel_secret_fails_with_the_authentication_reason(
     linked_company, recruiter, line_emulator, line_pair, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from line_integration import tokens
+    from line_integration.api import tokens
     from line_integration.models import LineIntegration
 
-    monkeypatch.setitem(pipeline.BATCH, Channel.LINE, 2)  # several batches: the later ones never try
+    monkeypatch.setitem(rows.BATCH, Channel.LINE, 2)  # several batches: the later ones never try
     people = [friend(line_emulator, line_pair, linked_company, n) for n in range(5)]
     # The secret was reissued in LINE's console: the one we hold no longer mints tokens.
     integration = LineIntegration.objects.get(company=linked_company)
@@ -351,7 +355,7 @@ def test_rate_limit_429s_do_not_use_up_the_attempts(
     linked_company, recruiter, line_friend_candidate, line_emulator, line_pair, django_capture_on_commit_callbacks,
     monkeypatch,
 ):  # fmt: skip
-    monkeypatch.setattr(pipeline, "MAX_ATTEMPTS", 2)
+    monkeypatch.setattr(rows, "MAX_ATTEMPTS", 2)
     line_emulator.fault(PUSH, "429-rate", count=4)  # throttled longer than the attempts would last
     with django_capture_on_commit_callbacks(execute=True):
         send = bulk(linked_company, recruiter, [line_friend_candidate])
@@ -364,7 +368,7 @@ def test_rate_limit_429s_have_their_own_cap(
     linked_company, recruiter, line_friend_candidate, line_emulator, line_pair, django_capture_on_commit_callbacks,
     monkeypatch,
 ):  # fmt: skip
-    monkeypatch.setattr(pipeline, "MAX_THROTTLED", 2)
+    monkeypatch.setattr(rows, "MAX_THROTTLED", 2)
     line_emulator.fault(PUSH, "429-rate", count=5)
     with django_capture_on_commit_callbacks(execute=True):
         send = bulk(linked_company, recruiter, [line_friend_candidate])

@@ -11,9 +11,12 @@ from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
-from messaging import compose, pipeline, ratelimit
-from messaging.compose import Draft
 from messaging.models import Channel, Delivery, Kind, Send
+from messaging.outbox import drain as draining
+from messaging.outbox import ratelimit, rows, tasks
+from messaging.outbox import sweep as sweeping
+from messaging.sending import compose
+from messaging.sending.compose import Draft
 
 pytestmark = pytest.mark.django_db
 
@@ -35,9 +38,9 @@ def test_a_lost_wake_up_is_recovered_by_the_sweeper(company, recruiter, django_c
             user=recruiter,
             candidates=[p.pk for p in people],
         )
-    assert pipeline.sweep()["woken"] == 0  # a fresh queued row is left to its own wake-up
-    with time_machine.travel(timezone.now() + pipeline.stale_queued_after() + timedelta(seconds=1), tick=True):
-        assert pipeline.sweep()["woken"] == 1  # one drain for the send's channel, not one per row
+    assert tasks.sweep()["woken"] == 0  # a fresh queued row is left to its own wake-up
+    with time_machine.travel(timezone.now() + rows.stale_queued_after() + timedelta(seconds=1), tick=True):
+        assert tasks.sweep()["woken"] == 1  # one drain for the send's channel, not one per row
     assert len(mail.outbox) == 3
     assert set(Delivery.objects.filter(send=send).values_list("status", flat=True)) == {"sent"}
 
@@ -47,11 +50,11 @@ def test_a_row_stuck_in_sending_past_its_lease_is_requeued_and_sent_once(
 ):
     with django_capture_on_commit_callbacks(execute=False):
         send = make_send(company, recruiter, candidate)
-    [claimed] = pipeline.claim(send.pk, Channel.EMAIL, 10)  # a worker took it, then died
+    [claimed] = rows.claim(send.pk, Channel.EMAIL, 10)  # a worker took it, then died
     assert claimed.status == "sending" and claimed.attempts == 1
-    assert pipeline.sweep()["requeued"] == 0  # the lease is still live
-    with time_machine.travel(timezone.now() + pipeline.lease() + timedelta(seconds=1), tick=True):
-        assert pipeline.sweep() == {"requeued": 1, "woken": 1, "failed": 0}
+    assert tasks.sweep()["requeued"] == 0  # the lease is still live
+    with time_machine.travel(timezone.now() + rows.lease() + timedelta(seconds=1), tick=True):
+        assert tasks.sweep() == {"requeued": 1, "woken": 1, "failed": 0}
     delivery = Delivery.objects.get(send=send)
     assert (delivery.status, delivery.attempts) == ("sent", 2)
     assert len(mail.outbox) == 1
@@ -60,35 +63,32 @@ def test_a_row_stuck_in_sending_past_its_lease_is_requeued_and_sent_once(
 def test_running_a_drain_again_sends_nothing_twice(company, recruiter, candidate, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         send = make_send(company, recruiter, candidate)
-    assert pipeline.drain(send.pk, Channel.EMAIL) == 0
-    assert pipeline.drain(send.pk, Channel.EMAIL) == 0
+    assert tasks.drain(send.pk, Channel.EMAIL) == 0
+    assert tasks.drain(send.pk, Channel.EMAIL) == 0
     assert len(mail.outbox) == 1
 
 
 def test_claims_are_exclusive(company, recruiter, candidate, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         send = make_send(company, recruiter, candidate)
-    assert len(pipeline.claim(send.pk, Channel.EMAIL, 10)) == 1
-    assert pipeline.claim(send.pk, Channel.EMAIL, 10) == []
+    assert len(rows.claim(send.pk, Channel.EMAIL, 10)) == 1
+    assert rows.claim(send.pk, Channel.EMAIL, 10) == []
 
 
 @pytest.mark.parametrize("attempts", range(1, 12))
 def test_backoff_grows_with_jitter_and_never_exceeds_the_cap(attempts):
-    ceiling = min(pipeline.MAX_COUNTDOWN, pipeline.RETRY_BASE_SECONDS * 2 ** (attempts - 1))
-    waits = [pipeline.backoff(attempts) for _ in range(200)]
+    ceiling = min(rows.MAX_COUNTDOWN, rows.RETRY_BASE_SECONDS * 2 ** (attempts - 1))
+    waits = [rows.backoff(attempts) for _ in range(200)]
     assert all(ceiling / 2 <= w <= ceiling for w in waits)
     assert len({round(w, 3) for w in waits}) > 1  # jittered, not synchronised
 
 
 def test_the_whole_retry_window_stays_far_inside_lines_24_hour_key_memory():
-    worst = sum(
-        min(pipeline.MAX_COUNTDOWN, pipeline.RETRY_BASE_SECONDS * 2 ** (n - 1)) for n in range(1, pipeline.MAX_ATTEMPTS)
-    )
+    worst = sum(min(rows.MAX_COUNTDOWN, rows.RETRY_BASE_SECONDS * 2 ** (n - 1)) for n in range(1, rows.MAX_ATTEMPTS))
     assert worst < 3600
     # Rate-limit 429s have their own cap (they don't spend attempts): still far inside 24 h.
     throttled = sum(
-        min(pipeline.MAX_COUNTDOWN, pipeline.RETRY_BASE_SECONDS * 2 ** (n - 1))
-        for n in range(1, pipeline.MAX_THROTTLED + 1)
+        min(rows.MAX_COUNTDOWN, rows.RETRY_BASE_SECONDS * 2 ** (n - 1)) for n in range(1, rows.MAX_THROTTLED + 1)
     )
     assert worst + throttled < 8 * 3600
 
@@ -96,8 +96,8 @@ def test_the_whole_retry_window_stays_far_inside_lines_24_hour_key_memory():
 def test_celery_settings_the_pipeline_relies_on():
     assert settings.CELERY_TASK_ACKS_LATE and settings.CELERY_TASK_REJECT_ON_WORKER_LOST
     assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
-    assert pipeline.MAX_COUNTDOWN + settings.CELERY_TASK_TIME_LIMIT < settings.CELERY_VISIBILITY_TIMEOUT
-    assert pipeline.DRAIN_BUDGET_SECONDS + 30 < settings.CELERY_TASK_SOFT_TIME_LIMIT
+    assert rows.MAX_COUNTDOWN + settings.CELERY_TASK_TIME_LIMIT < settings.CELERY_VISIBILITY_TIMEOUT
+    assert draining.DRAIN_BUDGET_SECONDS + 30 < settings.CELERY_TASK_SOFT_TIME_LIMIT
     schedule = settings.CELERY_BEAT_SCHEDULE
     assert schedule["messaging-dispatch-scheduled"]["schedule"] <= 15
     assert schedule["messaging-sweep"]["task"] == "messaging.tasks.sweep"
@@ -148,14 +148,14 @@ def test_a_stale_workers_outcome_does_not_overwrite_a_later_workers_sent(
 ):
     with django_capture_on_commit_callbacks(execute=False):
         send = make_send(company, recruiter, candidate)
-    [stale] = pipeline.claim(send.pk, Channel.EMAIL, 10)  # worker A claims, then stalls past its lease
-    with time_machine.travel(timezone.now() + pipeline.lease() + timedelta(seconds=1), tick=True):
-        pipeline.sweep()  # re-queued; worker B claims it and sends
+    [stale] = rows.claim(send.pk, Channel.EMAIL, 10)  # worker A claims, then stalls past its lease
+    with time_machine.travel(timezone.now() + rows.lease() + timedelta(seconds=1), tick=True):
+        tasks.sweep()  # re-queued; worker B claims it and sends
     assert Delivery.objects.get(send=send).status == "sent"
-    pipeline.apply_outcomes([pipeline.failed(stale, "worker A's late verdict")])  # A wakes up
+    rows.apply_outcomes([rows.failed(stale, "worker A's late verdict")])  # A wakes up
     delivery = Delivery.objects.get(send=send)
     assert (delivery.status, delivery.reason) == ("sent", "")
-    pipeline.apply_outcomes([pipeline.retry_or_fail(stale, "worker A again")])
+    rows.apply_outcomes([rows.retry_or_fail(stale, "worker A again")])
     assert Delivery.objects.get(send=send).status == "sent"
     assert len(mail.outbox) == 1
 
@@ -163,20 +163,20 @@ def test_a_stale_workers_outcome_does_not_overwrite_a_later_workers_sent(
 def test_a_row_whose_worker_dies_on_every_attempt_ends_failed_instead_of_cycling(
     company, recruiter, candidate, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from messaging import tasks
+    from messaging.outbox import tasks
 
     monkeypatch.setattr(tasks.drain, "delay", lambda *args, **kwargs: None)  # the drains die: claims below
     with django_capture_on_commit_callbacks(execute=False):
         send = make_send(company, recruiter, candidate)
     moment = timezone.now()
-    for attempt in range(1, pipeline.MAX_ATTEMPTS + 1):
+    for attempt in range(1, rows.MAX_ATTEMPTS + 1):
         with time_machine.travel(moment, tick=False):
-            [claimed] = pipeline.claim(send.pk, Channel.EMAIL, 10)  # ...and the worker dies each time
+            [claimed] = rows.claim(send.pk, Channel.EMAIL, 10)  # ...and the worker dies each time
             assert claimed.attempts == attempt
-        moment += pipeline.lease() + timedelta(seconds=1)
+        moment += rows.lease() + timedelta(seconds=1)
         with time_machine.travel(moment, tick=False):
-            result = pipeline.sweep(now=moment)
-        assert result["failed"] == (1 if attempt == pipeline.MAX_ATTEMPTS else 0)
+            result = sweeping.sweep(now=moment)
+        assert result.failed == (1 if attempt == rows.MAX_ATTEMPTS else 0)
     delivery = Delivery.objects.get(send=send)
     assert (delivery.status, delivery.reason) == ("failed", "処理中に異常終了しました")
     send.refresh_from_db()
@@ -193,7 +193,7 @@ def test_the_claim_takes_due_rows_without_sorting_them(
     with django_capture_on_commit_callbacks(execute=False):
         send = make_send(company, recruiter, candidate)
     with CaptureQueriesContext(connection) as queries:
-        pipeline.claim(send.pk, Channel.EMAIL, 10)
+        rows.claim(send.pk, Channel.EMAIL, 10)
     [select] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT") and "delivery" in q["sql"]][
         :1
     ]

@@ -11,9 +11,11 @@ from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
-from messaging import compose, rules, scheduling
-from messaging.compose import Draft
+from messaging import rules
 from messaging.models import Channel, Delivery, Kind, Message, Send
+from messaging.outbox import tasks
+from messaging.sending import compose, scheduling
+from messaging.sending.compose import Draft
 from tests.conftest import make_candidate
 from tests.test_messaging_compose import befriend, linked
 
@@ -66,7 +68,7 @@ def test_it_goes_out_on_time_and_not_before(company, recruiter, candidate, djang
 
 def test_a_cancelled_send_never_goes_out(company, recruiter, candidate, django_capture_on_commit_callbacks):
     result = schedule(company, recruiter, [candidate], minutes=10)
-    assert compose.cancel_scheduled_send(result, user=recruiter)
+    assert scheduling.cancel_scheduled_send(result, user=recruiter)
     assert dispatch_at(result.scheduled_at + timedelta(minutes=1), django_capture_on_commit_callbacks) == []
     assert not mail.outbox
     delivery = Delivery.objects.get(send=result)
@@ -78,7 +80,7 @@ def test_cancel_after_dispatch_is_too_late(company, recruiter, candidate, django
     with time_machine.travel(result.scheduled_at + timedelta(seconds=1)):
         with django_capture_on_commit_callbacks(execute=False):
             scheduling.dispatch_due()
-        assert not compose.cancel_scheduled_send(result, user=recruiter)
+        assert not scheduling.cancel_scheduled_send(result, user=recruiter)
     result.refresh_from_db()
     assert result.status == Send.Status.QUEUED
 
@@ -87,8 +89,8 @@ def test_an_edit_with_a_stale_version_changes_nothing(company, recruiter, candid
     result = schedule(company, recruiter, [candidate])
     new_time = timezone.now() + timedelta(hours=2)
     edited = Draft(kind=Kind.BULK, subject="変更後", body="{{候補者氏名}}様 変更後", scheduled_at=new_time)
-    assert compose.edit_scheduled_send(result, edited, version=result.version, user=recruiter)
-    assert not compose.edit_scheduled_send(result, edited, version=result.version, user=recruiter)
+    assert scheduling.edit_scheduled_send(result, edited, version=result.version, user=recruiter)
+    assert not scheduling.edit_scheduled_send(result, edited, version=result.version, user=recruiter)
     result.refresh_from_db()
     assert (result.subject, result.version, result.scheduled_at) == ("変更後", 2, new_time)
     message = Message.objects.get(send=result)
@@ -133,7 +135,7 @@ def test_an_edit_posted_as_send_now_stays_a_reservation_with_a_clear_message(
 def test_editing_a_reservation_without_a_time_is_refused(company, recruiter, candidate):
     result = schedule(company, recruiter, [candidate])
     with pytest.raises(compose.ComposeError) as caught:
-        compose.edit_scheduled_send(
+        scheduling.edit_scheduled_send(
             result, Draft(kind=Kind.BULK, subject="件名", body="本文", scheduled_at=None), version=1, user=recruiter
         )
     assert caught.value.errors["scheduled_at"] == ["送信予約日時を入力してください。"]
@@ -192,9 +194,7 @@ def test_cancel_racing_the_dispatcher_never_sends(company, recruiter, monkeypatc
     """Two connections, 60 rounds: the dispatcher and a cancel fire at the same moment. Each
     round ends as exactly one of: cancelled and nothing queued, or dispatched and the cancel
     told "too late"."""
-    from messaging import pipeline
-
-    monkeypatch.setattr(pipeline, "wake_on_commit", lambda *args, **kwargs: None)  # no workers: count claims
+    monkeypatch.setattr(tasks, "wake_on_commit", lambda *args, **kwargs: None)  # no workers: count claims
     candidate = make_candidate(company, email="race@example.com")
     outcomes = {"cancelled": 0, "dispatched": 0}
     for _ in range(60):
@@ -212,7 +212,7 @@ def test_cancel_racing_the_dispatcher_never_sends(company, recruiter, monkeypatc
 
         def cancel(result=result, barrier=barrier, answers=answers):
             barrier.wait()
-            answers["cancelled"] = compose.cancel_scheduled_send(result, user=None)
+            answers["cancelled"] = scheduling.cancel_scheduled_send(result, user=None)
             connections.close_all()
 
         threads = [threading.Thread(target=dispatch), threading.Thread(target=cancel)]
@@ -237,9 +237,7 @@ def test_cancel_racing_the_dispatcher_never_sends(company, recruiter, monkeypatc
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_dispatchers_never_claim_the_same_send(company, recruiter, monkeypatch):
-    from messaging import pipeline
-
-    monkeypatch.setattr(pipeline, "wake_on_commit", lambda *args, **kwargs: None)
+    monkeypatch.setattr(tasks, "wake_on_commit", lambda *args, **kwargs: None)
     candidate = make_candidate(company, email="two@example.com")
     with time_machine.travel(timezone.now() - timedelta(minutes=5)):
         ids = {schedule(company, recruiter, [candidate], minutes=1).pk for _ in range(120)}

@@ -14,9 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from hrmos.celery import app as celery_app
-from messaging import compose, pipeline
-from messaging.compose import Draft
 from messaging.models import Delivery, Kind, Send
+from messaging.outbox import rows, tasks
+from messaging.sending import compose
+from messaging.sending.compose import Draft
 from tests.test_messaging_views import compose_post
 
 pytestmark = pytest.mark.django_db
@@ -66,11 +67,11 @@ def test_with_the_broker_down_the_send_is_saved_and_the_sweeper_delivers_it_once
     assert not mail.outbox
 
     celery_app.conf.task_always_eager = True  # the broker is back: what beat runs every 30 s
-    later = timezone.now() + pipeline.stale_queued_after() + timedelta(seconds=1)
+    later = timezone.now() + rows.stale_queued_after() + timedelta(seconds=1)
     with time_machine.travel(later, tick=True):
-        assert pipeline.sweep()["woken"] == 1
+        assert tasks.sweep()["woken"] == 1
     with time_machine.travel(later + timedelta(seconds=30), tick=True):
-        pipeline.sweep()
+        tasks.sweep()
     assert len(mail.outbox) == 1
     assert list(Delivery.objects.filter(send=send).values_list("status", flat=True)) == ["sent"]
 
@@ -78,7 +79,7 @@ def test_with_the_broker_down_the_send_is_saved_and_the_sweeper_delivers_it_once
 def test_a_failed_publish_does_not_skip_the_other_sends_wake_ups(
     company, recruiter, candidate, broker_down, django_capture_on_commit_callbacks, caplog
 ):
-    from messaging import scheduling
+    from messaging.sending import scheduling
 
     soon = timezone.now() + timedelta(minutes=5)
     sends = [
@@ -145,7 +146,7 @@ def test_a_new_form_is_a_new_send(recruiter_client, candidate, django_capture_on
 @pytest.mark.django_db(transaction=True)
 def test_two_posts_of_one_form_at_the_same_moment_make_one_send(company, recruiter, candidate, monkeypatch):
     """The second insert waits on the first's unique client_token, then finds its send."""
-    monkeypatch.setattr(pipeline, "wake_on_commit", lambda *args, **kwargs: None)
+    monkeypatch.setattr(tasks, "wake_on_commit", lambda *args, **kwargs: None)
     token = uuid.uuid4()
     inserted, release = threading.Event(), threading.Event()
 

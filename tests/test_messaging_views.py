@@ -9,9 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from candidates.models import Agent
-from messaging import compose, inbound, inbox
-from messaging.compose import Draft
 from messaging.models import Channel, Delivery, Kind, Message, Send
+from messaging.receiving import inbound, inbox
+from messaging.sending import compose
+from messaging.sending.compose import Draft
 from tests.conftest import make_candidate
 from tests.test_messaging_compose import linked
 

@@ -16,8 +16,9 @@ from django.db import connection
 
 from hrmos.celery import app as celery_app
 from line_integration.models import LineAccount
-from messaging import pipeline, rules
+from messaging import rules
 from messaging.models import Channel, Delivery, Send
+from messaging.outbox import rows, tasks
 from tests.conftest import make_candidate
 from tests.test_messaging_line import bulk, friend, outbox_by_key
 
@@ -104,7 +105,7 @@ def wait_until_done(send: Send, timeout: float = 120, sweep: bool = False) -> No
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if sweep:
-            pipeline.sweep()  # what beat runs every 30 s
+            tasks.sweep()  # what beat runs every 30 s
         send.refresh_from_db()
         if send.status == Send.Status.DONE:
             return
@@ -178,4 +179,4 @@ def test_sigkill_mid_send_loses_nothing_and_duplicates_nothing(
         if line.startswith("Message-ID:")
     )
     assert len(message_ids) == total
-    assert sum(n - 1 for n in message_ids.values()) <= pipeline.BATCH[Channel.EMAIL]
+    assert sum(n - 1 for n in message_ids.values()) <= rows.BATCH[Channel.EMAIL]

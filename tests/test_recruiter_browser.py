@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from messaging import compose, inbound, scheduling
-from messaging.compose import Draft
 from messaging.models import Kind
+from messaging.receiving import inbound
+from messaging.sending import compose, scheduling
+from messaging.sending.compose import Draft
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD
 from tests.friend_registration_support import link_company
 

@@ -3,7 +3,7 @@
 from django import template
 
 from candidates.models import Candidate
-from line_integration.candidate_screens import open_conflicts
+from line_integration.friends.candidate_screens import open_conflicts
 
 register = template.Library()
 

@@ -5,12 +5,12 @@ from urllib.parse import urlencode
 from django import template
 
 from messaging.models import Message
+from messaging.receiving.views import INLINE_IMAGE_TYPES
 
 register = template.Library()
 
 STICKER_URL = "https://stickershop.line-scdn.net/stickershop/v1/sticker/{}/android/sticker.png"
 MAP_URL = "https://www.google.com/maps/search/?"
-INLINE_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 
 CONTENT_LABELS = {
     Message.ContentType.STICKER: "スタンプ",

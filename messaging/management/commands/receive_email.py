@@ -20,7 +20,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError
 
-from messaging import inbound_email
+from messaging.receiving import inbound_email
 
 EX_DATAERR = 65
 EX_NOUSER = 67

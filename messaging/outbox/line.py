@@ -1,0 +1,202 @@
+"""Pushing a batch of claimed LINE deliveries through `line_integration`.
+
+Each push carries `X-Line-Retry-Key` = the delivery's UUID, on every attempt, with the text
+rendered at the first attempt and stored before that attempt's push (one bulk UPDATE per
+batch), so any retry, even after a crash mid-push, sends byte-identical content, and a retry
+after "accepted, then 500" is refused by LINE with a 409 that we record as sent (with the
+original message ids). Pushes run on a thread pool (HTTP waits dominate); the database work
+stays on the calling thread: the claim, the stored renderings, one bulk update after, and
+`start`/`finish` let the drain claim and prepare the next batch while this one's pushes are
+in flight. A per-channel token bucket (ratelimit.py) paces the whole pool.
+
+A delivery that raises something unexpected (a bug, bad data) is failed on its own with the
+error logged; it never takes its batch down with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+
+from line_integration.api import client, tokens
+from line_integration.api.client import LineError, LineErrorKind, PushResult
+from line_integration.models import LineIntegration
+from messaging import rendering, rules
+from messaging.models import Channel, Delivery
+from messaging.outbox import ratelimit, rows
+
+log = logging.getLogger(__name__)
+
+CHUNK = 25  # tokens taken per round; keeps bursts small
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool() -> ThreadPoolExecutor:
+    pool = _pools.get(os.getpid())  # a forked worker must not reuse its parent's threads
+    if pool is None:
+        pool = ThreadPoolExecutor(max_workers=settings.LINE_PUSH_THREADS, thread_name_prefix="line-push")
+        _pools[os.getpid()] = pool
+    return pool
+
+
+def _push(integration: LineIntegration, delivery: Delivery) -> PushResult | Exception:
+    try:
+        return tokens.call_with_token(
+            integration, client.push_text_messages, delivery.address, delivery.line_texts, delivery.id
+        )
+    except Exception as exc:  # every outcome is classified on the calling thread
+        return exc
+    finally:
+        connections.close_all()  # a 401 re-mint touches the database from this thread
+
+
+# Every further push of the send would be refused the same way: fail the rest at once.
+FAIL_FAST = (rules.REASON_QUOTA, rules.REASON_LINE_AUTH)
+
+
+def classify(delivery: Delivery, result: Any, limit: ratelimit.Limit | None, bucket: str) -> rows.Outcome:
+    if isinstance(result, PushResult):
+        return rows.sent(
+            delivery,
+            line_request_id=result.request_id,
+            line_accepted_request_id=result.accepted_request_id,
+            line_message_ids=result.sent_message_ids,
+        )
+    if isinstance(result, tokens.IntegrationNotLinked):
+        return rows.skipped(delivery, rules.REASON_UNLINKED)
+    if isinstance(result, LineError):
+        request = {"line_request_id": result.request_id} if result.request_id else {}
+        if result.kind == LineErrorKind.QUOTA_EXHAUSTED:
+            return rows.failed(delivery, rules.REASON_QUOTA, **request)
+        if result.kind == LineErrorKind.RATE_LIMITED:
+            if limit is not None and bucket:
+                ratelimit.penalise(bucket, limit, seconds=1.0)
+            return rows.throttled(delivery, "LINEのレート制限のため再試行します", **request)
+        if result.transient:
+            where = f"HTTP {result.status}" if result.status else "応答なし"
+            return rows.retry_or_fail(delivery, f"LINEの一時的なエラーのため再試行します（{where}）", **request)
+        if result.kind in (LineErrorKind.UNAUTHORIZED, LineErrorKind.INVALID_CREDENTIALS):
+            # INVALID_CREDENTIALS: the channel secret no longer mints tokens (reissued in the console).
+            return rows.failed(delivery, rules.REASON_LINE_AUTH, **request)
+        detail = result.message + (f"（{'; '.join(result.details)}）" if result.details else "")
+        return rows.failed(delivery, f"LINEが送信を受け付けませんでした：{detail}", **request)
+    log.exception("unexpected error pushing delivery %s", delivery.id, exc_info=result)
+    return rows.retry_or_fail(delivery, "予期しないエラーのため再試行します")
+
+
+@dataclass
+class Pending:
+    """A batch whose pushes are in flight: `finish` waits for them and writes every outcome."""
+
+    send_id: int
+    outcomes: list[rows.Outcome] = field(default_factory=list)
+    futures: list[tuple[Delivery, Future]] = field(default_factory=list)
+    limit: ratelimit.Limit | None = None
+    bucket: str = ""
+
+
+def start(batch: list[Delivery]) -> Pending:
+    """Judge the rules, render and store first attempts, and submit the pushes (paced by the
+    bucket). Returns at once: the drain claims its next batch while these pushes are in flight."""
+    send = batch[0].send
+    pending = Pending(send_id=send.pk)
+    integration = rules.integration_for(send.company_id)
+    if integration is None or not integration.is_linked:
+        pending.outcomes = [rows.skipped(d, rules.REASON_UNLINKED) for d in batch]
+        return pending
+
+    accounts = rules.line_accounts_by_candidate(send.company_id, [d.candidate_id for d in batch if d.candidate_id])
+    ready: list[Delivery] = []
+    rendered: list[Delivery] = []
+    for delivery in batch:
+        try:
+            outcome = _prepare(delivery, accounts, rendered)
+        except Exception:
+            log.exception("LINE delivery %s could not be prepared", delivery.id)
+            outcome = rows.failed(delivery, rules.REASON_UNEXPECTED)
+        if outcome is None:
+            ready.append(delivery)
+        else:
+            pending.outcomes.append(outcome)
+    rows.persist_prepared(rendered, ["line_texts", "address"])
+
+    if ready:
+        try:
+            tokens.channel_token(integration)  # mint (or load) once here, not in every thread
+        except tokens.IntegrationNotLinked:
+            pending.outcomes.extend(rows.skipped(d, rules.REASON_UNLINKED) for d in ready)
+            ready = []
+        except LineError as exc:
+            pending.outcomes.extend(
+                classify(d, exc, None, "") if exc.permanent else rows.retry_or_fail(d, str(exc)) for d in ready
+            )
+            ready = []
+        except Exception:
+            log.exception("minting the LINE token for send %s failed", send.pk)
+            pending.outcomes.extend(rows.retry_or_fail(d, rules.REASON_UNEXPECTED) for d in ready)
+            ready = []
+    if ready:
+        _submit(pending, integration, ready)
+    return pending
+
+
+def _prepare(delivery: Delivery, accounts: dict[int, tuple[str, str]], rendered: list[Delivery]) -> rows.Outcome | None:
+    """None when the delivery may be pushed; else its outcome. A first attempt fixes the
+    text and the address here (and joins `rendered`, to be stored before any push)."""
+    if delivery.candidate_id is None:
+        return rows.skipped(delivery, rules.REASON_CANDIDATE_DELETED)
+    user_id, reason = rules.line_target(
+        accounts.get(delivery.candidate_id), recipient_kind=delivery.recipient_kind, linked=True
+    )
+    if reason:
+        return rows.skipped(delivery, reason)
+    if delivery.line_texts is None or not delivery.address:
+        try:
+            delivery.line_texts = rendering.render_delivery(delivery).line_texts
+        except ValueError:
+            return rows.failed(delivery, "LINEで送信できる文字数（5,000文字×5通）を超えています")
+        delivery.address = user_id
+        rendered.append(delivery)
+    return None
+
+
+def finish(pending: Pending) -> None:
+    for delivery, future in pending.futures:
+        try:
+            outcome = classify(delivery, future.result(), pending.limit, pending.bucket)
+        except Exception:
+            # It may have been pushed: try again under the same retry key (LINE answers 409
+            # if it was) rather than calling it failed.
+            log.exception("LINE delivery %s: the push result could not be recorded", delivery.id)
+            outcome = rows.retry_or_fail(delivery, rules.REASON_UNEXPECTED)
+        pending.outcomes.append(outcome)
+    rows.apply_outcomes(pending.outcomes)
+    for reason in FAIL_FAST:
+        if any(o.reason == reason for o in pending.outcomes):
+            failed = rows.fail_remaining(pending.send_id, Channel.LINE, reason)
+            log.warning("LINE send %s: %s; %d further deliveries failed fast", pending.send_id, reason, failed)
+
+
+def _submit(pending: Pending, integration: LineIntegration, ready: list[Delivery]) -> None:
+    pending.limit = limit = ratelimit.line_push_limit()
+    pending.bucket = bucket = ratelimit.line_key(integration.messaging_channel_id)
+    pool = _pool()
+    index = 0
+    while index < len(ready):
+        chunk = ready[index : index + CHUNK]
+        granted = ratelimit.take(bucket, len(chunk), limit, max_wait=2.0)
+        if granted == 0:
+            # Our own bucket is empty for a while: put the rest back without spending an attempt.
+            for delivery in ready[index:]:
+                pending.outcomes.append(rows.requeued(delivery, "送信数の上限を調整中です", retry_in=1.0))
+            break
+        for delivery in chunk[:granted]:
+            pending.futures.append((delivery, pool.submit(_push, integration, delivery)))
+        index += granted
