@@ -55,6 +55,7 @@ def detail_context(request: HttpRequest, candidate: Candidate, active_tab: str =
     actions = []
     for action in extensions.detail_actions():
         if url := _reverse(action.url_name, candidate):
+            url = f"{url}?{action.query}" if action.query else url
             actions.append({"label": action.label, "url": url, "icon": action.icon, "style": action.style})
     return {
         "candidate": candidate,

@@ -59,6 +59,11 @@ class BulkAction:
     url_name: str
     icon: str = ""  # a bootstrap-icons name, e.g. "envelope"
     order: int = 100
+    query: str = ""  # appended to the URL, e.g. "kind=event_invitation"
+
+    @property
+    def key(self) -> str:
+        return f"{self.url_name}?{self.query}"
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,11 @@ class DetailAction:
     icon: str = ""
     order: int = 100
     style: str = "outline-primary"  # the Bootstrap btn-* variant
+    query: str = ""  # appended to the URL, e.g. "kind=scheduling_request"
+
+    @property
+    def key(self) -> str:
+        return f"{self.url_name}?{self.query}"
 
 
 _list_filters: dict[str, ListFilter] = {}
@@ -119,7 +129,7 @@ def register_detail_badge(template_name: str) -> None:
 
 
 def register_bulk_action(action: BulkAction) -> None:
-    _bulk_actions[action.url_name] = action
+    _bulk_actions[action.key] = action
 
 
 def register_detail_tab(tab: DetailTab) -> None:
@@ -127,7 +137,7 @@ def register_detail_tab(tab: DetailTab) -> None:
 
 
 def register_detail_action(action: DetailAction) -> None:
-    _detail_actions[action.url_name] = action
+    _detail_actions[action.key] = action
 
 
 def list_filters() -> list[ListFilter]:

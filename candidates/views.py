@@ -49,9 +49,11 @@ def _bulk_actions() -> list[dict]:
     entries = []
     for action in extensions.bulk_actions():
         try:
-            entries.append({"label": action.label, "url": reverse(action.url_name), "icon": action.icon})
+            url = reverse(action.url_name)
         except NoReverseMatch:
             continue
+        url = f"{url}?{action.query}" if action.query else url
+        entries.append({"label": action.label, "url": url, "icon": action.icon})
     return entries
 
 

@@ -42,6 +42,8 @@ class Kind(models.TextChoices):
     LINE_CHAT = "line_chat", _("LINEメッセージ")
     EVENT_INVITATION = "event_invitation", _("イベント案内")
     EVENT_MESSAGE = "event_message", _("イベントメッセージ")
+    SCHEDULING_REQUEST = "scheduling_request", _("日程調整のご依頼")
+    FORM_REQUEST = "form_request", _("フォームのご案内")
     # The 「LINE友達登録」 tab's one-click re-send of a fresh friend-registration link.
     FRIEND_INVITATION = "friend_invitation", _("LINE友達登録のご案内")
     # Automatic sends (the seed's list of messages that never go to LINE).
@@ -105,6 +107,8 @@ class Send(CompanyOwned):
         "Message", verbose_name=_("返信元"), on_delete=models.SET_NULL, null=True, blank=True, related_name="replies"
     )
     recipient_count = models.PositiveIntegerField(_("宛先数"), default=0)
+    # What the send is about, for the placeholders of the apps above (e.g. {"event": 12}).
+    context = models.JSONField(_("送信の対象"), default=dict, blank=True)
     # The compose form's own id (a hidden UUID): a second POST of the same form finds this send
     # instead of creating another. Null for sends made by code.
     client_token = models.UUIDField(null=True, blank=True, editable=False)
@@ -361,6 +365,24 @@ class Delivery(CompanyOwned):
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL
+
+
+class AutomaticSendKey(CompanyOwned):
+    """An automatic message that must go at most once (a reminder, a delayed notice): its key
+    is inserted in the same transaction as its send, so a second tick, a re-run or a retry
+    after a crash finds it and sends nothing (see sending/automatic.py)."""
+
+    key = models.CharField(_("キー"), max_length=200)
+    send = models.ForeignKey(Send, verbose_name=_("送信"), on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("自動送信の記録")
+        verbose_name_plural = _("自動送信の記録")
+        constraints = [models.UniqueConstraint(fields=["company", "key"], name="automatic_send_key_unique")]
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class RateBucket(models.Model):

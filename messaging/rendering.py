@@ -8,14 +8,18 @@ delivery's send, company and candidate, which the workers load with the claimed 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
+
+from messaging import placeholders
+from messaging.placeholders import Recipient, SendScope
 
 if TYPE_CHECKING:
     from candidates.models import Candidate
     from hrmos.models import Company
-    from messaging.models import Delivery
+    from messaging.models import Delivery, Send
 
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}\s][^{}]*?)\s*\}\}")
 LINE_BREAKS_RE = re.compile(r"\s*[\r\n]+\s*")
@@ -45,29 +49,49 @@ FRIEND_URL_EXPLANATION = "LINEで選考のご連絡を受け取れます。以�
 LINE_TEXT_LIMIT = 5000
 LINE_MAX_MESSAGES = 5
 LINE_TOTAL_LIMIT = LINE_TEXT_LIMIT * LINE_MAX_MESSAGES
+# Room kept in a LINE text for each personal link minted into it when it goes out.
+LINK_ROOM = 200
 
 
 @dataclass(frozen=True)
 class RecipientContext:
-    """The values placeholders draw from, for one recipient."""
+    """The values placeholders draw from, for one recipient: the built-in ones here, and those
+    registered by other apps (`placeholders.py`) through the send's `scope`."""
 
     last_name: str
     first_name: str
     company_name: str
     sender_name: str
+    candidate_id: int | None = None
+    scope: SendScope | None = None
 
     @property
     def full_name(self) -> str:
         return f"{self.last_name} {self.first_name}".strip()
 
-    def values(self) -> dict[str, str]:
-        return {
+    def values(self, names: Iterable[str] = ()) -> dict[str, str]:
+        """The built-in values, and the registered value placeholders among `names` that this
+        recipient has a value for."""
+        values = {
             FULL_NAME: self.full_name,
             LAST_NAME: self.last_name,
             FIRST_NAME: self.first_name,
             COMPANY_NAME: self.company_name,
             SENDER_NAME: self.sender_name,
         }
+        for name in names:
+            value = self.registered_value(name)
+            if value is not None:
+                values[name] = value
+        return values
+
+    def registered_value(self, name: str) -> str | None:
+        placeholder = placeholders.get(name)
+        if placeholder is None or placeholder.value is None or self.scope is None:
+            return None
+        if not placeholder.available_in(self.scope.context):
+            return None
+        return placeholder.value(Recipient(self.scope, self.candidate_id))
 
 
 def placeholders_in(*texts: str) -> list[str]:
@@ -81,7 +105,7 @@ def placeholders_in(*texts: str) -> list[str]:
 
 def unknown_placeholders(*texts: str, allow_friend_url: bool = True) -> list[str]:
     allowed = set(PLACEHOLDERS) - (set() if allow_friend_url else {FRIEND_URL})
-    return [name for name in placeholders_in(*texts) if name not in allowed]
+    return [name for name in placeholders_in(*texts) if name not in allowed and placeholders.get(name) is None]
 
 
 def render(template: str, values: Mapping[str, str], *, keep: frozenset[str] = frozenset()) -> str:
@@ -113,22 +137,43 @@ def one_line(text: str) -> str:
 
 
 def render_for_recipient(subject: str, body: str, context: RecipientContext, *, friend_invitation: bool) -> Rendered:
-    values = context.values()
-    rendered_subject = one_line(render(subject, values))
+    """The recipient's copies. Personal links (the friend-registration URL, registered link
+    placeholders) stay as `{{name}}` in the email and LINE copies, to be minted as each goes
+    out (`fill_links`); the timeline copy shows a stand-in for them."""
+    names = placeholders_in(subject, body)
+    values = context.values(names)
+    links = frozenset(names) & placeholders.link_names()
+    rendered_subject = one_line(render(subject, values, keep=links))
     if friend_invitation:
-        email_body = render(body, values, keep=frozenset({FRIEND_URL}))
+        email_body = render(body, values, keep=links | {FRIEND_URL})
         if "{{" + FRIEND_URL + "}}" not in email_body:
             email_body = f"{email_body.rstrip()}\n\n{FRIEND_URL_EXPLANATION}\n{{{{{FRIEND_URL}}}}}\n"
     else:
-        email_body = render(body, {**values, FRIEND_URL: ""})
-    timeline_body = render(email_body, {FRIEND_URL: FRIEND_URL_STANDIN})
+        email_body = render(body, {**values, FRIEND_URL: ""}, keep=links)
+    standins = {name: f"（{name}）" for name in links}
+    timeline_body = render(email_body, {FRIEND_URL: FRIEND_URL_STANDIN, **standins})
     line_body = render(email_body, {FRIEND_URL: FRIEND_URL_LINE_STANDIN}) if friend_invitation else email_body
+    room = LINK_ROOM * sum(1 for match in PLACEHOLDER_RE.finditer(line_body) if match.group(1) in links)
     return Rendered(
         subject=rendered_subject,
         email_body=email_body,
         timeline_body=timeline_body,
-        line_texts=line_copy(rendered_subject, line_body),
+        line_texts=split_for_line(line_text(rendered_subject, line_body), room=room),
     )
+
+
+def fill_links(text: str, recipient: Recipient, now: datetime) -> str:
+    """Mint the personal links left in a stored copy, for the message that goes out now. The
+    token comes from the delivery, so every attempt of one delivery gets the same URLs."""
+    names = [name for name in placeholders_in(text) if name in placeholders.link_names()]
+    if not names or recipient.delivery_id is None:
+        return text
+    urls = {}
+    for name in names:
+        placeholder = placeholders.get(name)
+        assert placeholder is not None and placeholder.link is not None
+        urls[name] = placeholder.link(recipient, placeholders.link_token(recipient.delivery_id, name), now)
+    return render(text, urls)
 
 
 def line_text(subject: str, body: str) -> str:
@@ -137,25 +182,27 @@ def line_text(subject: str, body: str) -> str:
     return f"{subject}\n\n{body}" if subject else body
 
 
-def split_for_line(text: str) -> list[str]:
-    """Split into at most 5 texts of at most 5,000 characters, preferring line breaks.
+def split_for_line(text: str, *, room: int = 0) -> list[str]:
+    """Split into at most 5 texts of at most 5,000 characters, preferring line breaks; `room`
+    characters of each text are kept free for the links minted into it later.
 
     Raises ValueError when the text cannot fit; compose refuses such text before this point.
     """
-    if len(text) > LINE_TOTAL_LIMIT:
+    limit = LINE_TEXT_LIMIT - room
+    if len(text) + room > LINE_TOTAL_LIMIT:
         raise ValueError("LINEで送信できる文字数を超えています。")
     parts: list[str] = []
     rest = text
-    while len(rest) > LINE_TEXT_LIMIT:
-        cut = rest.rfind("\n", LINE_TEXT_LIMIT // 2, LINE_TEXT_LIMIT)
-        cut = cut + 1 if cut > 0 else LINE_TEXT_LIMIT
+    while len(rest) > limit:
+        cut = rest.rfind("\n", limit // 2, limit)
+        cut = cut + 1 if cut > 0 else limit
         parts.append(rest[:cut])
         rest = rest[cut:]
     parts.append(rest)
     parts = [p for p in parts if p.strip()] or [text or " "]
     if len(parts) > LINE_MAX_MESSAGES:
-        # Breaking at line ends may waste room; fall back to exact 5,000-character cuts.
-        parts = [text[i : i + LINE_TEXT_LIMIT] for i in range(0, len(text), LINE_TEXT_LIMIT)]
+        # Breaking at line ends may waste room; fall back to exact cuts.
+        parts = [text[i : i + limit] for i in range(0, len(text), limit)]
     return parts
 
 
@@ -163,21 +210,35 @@ def line_copy(subject: str, body: str) -> list[str]:
     return split_for_line(line_text(subject, body))
 
 
-def context_for(candidate: Candidate | None, company: Company, sender_name: str) -> RecipientContext:
+def context_for(
+    candidate: Candidate | None, company: Company, sender_name: str, scope: SendScope | None = None
+) -> RecipientContext:
     return RecipientContext(
         last_name=candidate.last_name if candidate else "",
         first_name=candidate.first_name if candidate else "",
         company_name=company.name,
         sender_name=sender_name,
+        candidate_id=candidate.pk if candidate else None,
+        scope=scope,
     )
 
 
-def render_delivery(delivery: Delivery) -> Rendered:
-    """What this delivery's recipient gets: the send's subject and body filled in for them."""
+def scope_of(send: Send) -> SendScope:
+    return SendScope(company=send.company, sender_name=send.sender_name, kind=send.kind, context=send.context)
+
+
+def render_delivery(delivery: Delivery, scope: SendScope | None = None) -> Rendered:
+    """What this delivery's recipient gets: the send's subject and body filled in for them
+    (`scope`: share one per batch of a send, so context objects load once)."""
     send = delivery.send
     return render_for_recipient(
         send.subject,
         send.body,
-        context_for(delivery.candidate, send.company, send.sender_name),
+        context_for(delivery.candidate, send.company, send.sender_name, scope or scope_of(send)),
         friend_invitation=send.include_friend_invitation,
     )
+
+
+def recipient_of(delivery: Delivery, scope: SendScope | None = None) -> Recipient:
+    """The delivery's recipient for minting its personal links."""
+    return Recipient(scope or scope_of(delivery.send), delivery.candidate_id, delivery_id=delivery.id)

@@ -138,9 +138,7 @@ def send_edit(request: HttpRequest, send_pk: int) -> HttpResponse:
             try:
                 changed = scheduling.edit_scheduled_send(send, draft, version=version, user=request.user)
             except compose.ComposeError as exc:
-                for name, errors in exc.errors.items():
-                    for error in errors:
-                        form.add_error(name if name in form.fields else None, error)
+                forms.add_errors(form, exc.errors)
             else:
                 if changed:
                     flash.success(request, "送信予約を変更しました。")

@@ -30,6 +30,7 @@ from messaging import rendering, rules
 from messaging.addresses import reply_address, site_domain
 from messaging.models import Delivery, RecipientKind, SendAttachment
 from messaging.outbox import rows
+from messaging.placeholders import SendScope
 
 log = logging.getLogger(__name__)
 
@@ -98,13 +99,14 @@ def build(delivery: Delivery, body: str, attachments: list[SendAttachment], conn
 
 def process(batch: list[Delivery]) -> None:
     send = batch[0].send
+    scope = rendering.scope_of(send)  # one per batch: context objects load once
     attachments = list(SendAttachment.objects.filter(send=send))
     outcomes: list[rows.Outcome] = []
     ready: list[Delivery] = []
     prepared: list[Delivery] = []
     for delivery in batch:
         try:
-            outcome = _prepare(delivery, prepared)
+            outcome = _prepare(delivery, prepared, scope)
         except Exception as exc:
             outcome = _unexpected(delivery, exc)
         if outcome is None:
@@ -121,7 +123,7 @@ def process(batch: list[Delivery]) -> None:
                 if not opened:
                     connection.open()
                     opened = True
-                _message(delivery, attachments, connection).send()
+                _message(delivery, attachments, connection, scope).send()
             except (smtplib.SMTPException, OSError) as exc:
                 reason = f"メールを送信できませんでした：{exc}"[:300]
                 if _permanent(exc):
@@ -146,7 +148,7 @@ def process(batch: list[Delivery]) -> None:
                 log.warning("closing the email connection failed", exc_info=True)
 
 
-def _prepare(delivery: Delivery, prepared: list[Delivery]) -> rows.Outcome | None:
+def _prepare(delivery: Delivery, prepared: list[Delivery], scope: SendScope) -> rows.Outcome | None:
     """None when the email may go; else its outcome. A first attempt fixes the address and the
     rendered copy here (and joins `prepared`, to be stored before any email goes out)."""
     if delivery.candidate_id is None:
@@ -159,8 +161,8 @@ def _prepare(delivery: Delivery, prepared: list[Delivery]) -> rows.Outcome | Non
         changed = address != delivery.address
         delivery.address = address
     if not delivery.rendered_body:
-        rendered = rendering.render_delivery(delivery)
-        # The stored body keeps {{LINE友達登録URL}}: the token is never stored.
+        rendered = rendering.render_delivery(delivery, scope)
+        # The stored body keeps {{LINE友達登録URL}} and other personal links: no token is stored.
         delivery.rendered_subject, delivery.rendered_body = rendered.subject, rendered.email_body
         changed = True
     if changed:
@@ -168,12 +170,13 @@ def _prepare(delivery: Delivery, prepared: list[Delivery]) -> rows.Outcome | Non
     return None
 
 
-def _message(delivery: Delivery, attachments: list[SendAttachment], connection) -> EmailMessage:
+def _message(delivery: Delivery, attachments: list[SendAttachment], connection, scope: SendScope) -> EmailMessage:
     send = delivery.send
-    body = delivery.rendered_body
+    now = timezone.now()
+    body = rendering.fill_links(delivery.rendered_body, rendering.recipient_of(delivery, scope), now)
     if send.include_friend_invitation and delivery.recipient_kind == RecipientKind.CANDIDATE:
         # Minted per attempt: a resend carries a new link, the earlier one stays valid.
-        url = issue_invitation(delivery.candidate, now=timezone.now(), delivery_id=delivery.id)
+        url = issue_invitation(delivery.candidate, now=now, delivery_id=delivery.id)
         body = rendering.render(body, {rendering.FRIEND_URL: url})
     return build(delivery, body, attachments, connection)
 

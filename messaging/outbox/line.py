@@ -23,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections
+from django.utils import timezone
 
 from line_integration.api import client, tokens
 from line_integration.api.client import LineError, LineErrorKind, PushResult
@@ -30,6 +31,7 @@ from line_integration.models import LineIntegration
 from messaging import rendering, rules
 from messaging.models import Channel, Delivery
 from messaging.outbox import ratelimit, rows
+from messaging.placeholders import SendScope
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +48,9 @@ def _pool() -> ThreadPoolExecutor:
     return pool
 
 
-def _push(integration: LineIntegration, delivery: Delivery) -> PushResult | Exception:
+def _push(integration: LineIntegration, delivery: Delivery, texts: list[str]) -> PushResult | Exception:
     try:
-        return tokens.call_with_token(
-            integration, client.push_text_messages, delivery.address, delivery.line_texts, delivery.id
-        )
+        return tokens.call_with_token(integration, client.push_text_messages, delivery.address, texts, delivery.id)
     except Exception as exc:  # every outcome is classified on the calling thread
         return exc
     finally:
@@ -113,11 +113,12 @@ def start(batch: list[Delivery]) -> Pending:
         return pending
 
     accounts = rules.line_accounts_by_candidate(send.company_id, [d.candidate_id for d in batch if d.candidate_id])
+    scope = rendering.scope_of(send)  # one per batch: context objects load once
     ready: list[Delivery] = []
     rendered: list[Delivery] = []
     for delivery in batch:
         try:
-            outcome = _prepare(delivery, accounts, rendered)
+            outcome = _prepare(delivery, accounts, rendered, scope)
         except Exception:
             log.exception("LINE delivery %s could not be prepared", delivery.id)
             outcome = rows.failed(delivery, rules.REASON_UNEXPECTED)
@@ -143,11 +144,13 @@ def start(batch: list[Delivery]) -> Pending:
             pending.outcomes.extend(rows.retry_or_fail(d, rules.REASON_UNEXPECTED) for d in ready)
             ready = []
     if ready:
-        _submit(pending, integration, ready)
+        _submit(pending, integration, ready, scope)
     return pending
 
 
-def _prepare(delivery: Delivery, accounts: dict[int, tuple[str, str]], rendered: list[Delivery]) -> rows.Outcome | None:
+def _prepare(
+    delivery: Delivery, accounts: dict[int, tuple[str, str]], rendered: list[Delivery], scope: SendScope
+) -> rows.Outcome | None:
     """None when the delivery may be pushed; else its outcome. A first attempt fixes the
     text and the address here (and joins `rendered`, to be stored before any push)."""
     if delivery.candidate_id is None:
@@ -159,7 +162,7 @@ def _prepare(delivery: Delivery, accounts: dict[int, tuple[str, str]], rendered:
         return rows.skipped(delivery, reason)
     if delivery.line_texts is None or not delivery.address:
         try:
-            delivery.line_texts = rendering.render_delivery(delivery).line_texts
+            delivery.line_texts = rendering.render_delivery(delivery, scope).line_texts
         except ValueError:
             return rows.failed(delivery, "LINEで送信できる文字数（5,000文字×5通）を超えています")
         delivery.address = user_id
@@ -184,7 +187,7 @@ def finish(pending: Pending) -> None:
             log.warning("LINE send %s: %s; %d further deliveries failed fast", pending.send_id, reason, failed)
 
 
-def _submit(pending: Pending, integration: LineIntegration, ready: list[Delivery]) -> None:
+def _submit(pending: Pending, integration: LineIntegration, ready: list[Delivery], scope: SendScope) -> None:
     pending.limit = limit = ratelimit.line_push_limit()
     pending.bucket = bucket = ratelimit.line_key(integration.messaging_channel_id)
     pool = _pool()
@@ -198,5 +201,21 @@ def _submit(pending: Pending, integration: LineIntegration, ready: list[Delivery
                 pending.outcomes.append(rows.requeued(delivery, "送信数の上限を調整中です", retry_in=1.0))
             break
         for delivery in chunk[:granted]:
-            pending.futures.append((delivery, pool.submit(_push, integration, delivery)))
+            texts = _with_links(delivery, scope, pending)
+            if texts is not None:
+                pending.futures.append((delivery, pool.submit(_push, integration, delivery, texts)))
         index += granted
+
+
+def _with_links(delivery: Delivery, scope: SendScope, pending: Pending) -> list[str] | None:
+    """The stored texts with their personal links minted (on this thread: minting writes the
+    link's hash). The same URLs on every attempt, so a retried push is identical. None (and
+    an outcome for the delivery) when minting failed."""
+    try:
+        recipient = rendering.recipient_of(delivery, scope)
+        now = timezone.now()
+        return [rendering.fill_links(text, recipient, now) for text in delivery.line_texts or []]
+    except Exception:
+        log.exception("LINE delivery %s: its links could not be minted", delivery.id)
+        pending.outcomes.append(rows.retry_or_fail(delivery, rules.REASON_UNEXPECTED))
+        return None

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -19,7 +20,7 @@ from django.utils import timezone
 from candidates.models import Candidate
 from hrmos.audit import log_action
 from hrmos.models import Company, User
-from messaging import bulk, rendering, rules
+from messaging import bulk, kinds, placeholders, rendering, rules
 from messaging.models import (
     AUTOMATIC_KINDS,
     INVITATION_KINDS,
@@ -34,6 +35,7 @@ from messaging.models import (
 )
 from messaging.outbox import tasks
 from messaging.outbox.rows import finish_send_if_complete
+from messaging.placeholders import SendScope
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,8 @@ class Draft:
     attachments: Sequence[UploadedFile] = field(default_factory=list)
     # The compose form's hidden id: a second POST of the same form returns the first send.
     client_token: uuid.UUID | None = None
+    # What the send is about, for the placeholders of the apps above: {"event": 12}.
+    context: dict[str, Any] = field(default_factory=dict)
 
     def channels(self) -> list[str]:
         channels = []
@@ -130,12 +134,65 @@ def validate(draft: Draft, *, company: Company, recipient_count: int, now: datet
             )
     if draft.send_line and draft.recipient_type == RecipientKind.AGENT and is_line_only:
         add("", "エージェント宛てにはLINEメッセージを送信できません。")
+    for name, message in _context_problems(draft, company):
+        add(name, message)
+    return errors
+
+
+def _context_problems(draft: Draft, company: Company) -> list[tuple[str, str]]:
+    """The send's context (what it is about) and the registered placeholders that need it."""
+    problems = []
+    compose_kind = kinds.get(draft.kind)
+    if compose_kind is not None:
+        chosen = draft.context.get(compose_kind.context_key)
+        if chosen not in {pk for pk, _ in compose_kind.choices(company)}:
+            problems.append((compose_kind.context_key, compose_kind.missing_message()))
+    for name in rendering.placeholders_in(draft.subject, draft.body):
+        placeholder = placeholders.get(name)
+        if placeholder is None:
+            continue
+        if not placeholder.available_in(draft.context):
+            problems.append(("body", placeholder.unavailable_message()))
+        elif placeholder.is_link and name in rendering.placeholders_in(draft.subject):
+            problems.append(("subject", f"{{{{{name}}}}} は本文でのみ使えます（件名にURLは入れられません）。"))
+        elif placeholder.is_link and draft.recipient_type == RecipientKind.AGENT:
+            problems.append(("body", f"{{{{{name}}}}} は候補者ご本人向けのURLのため、エージェント宛てには送れません。"))
+    return problems
+
+
+def missing_values(draft: Draft, scope: SendScope, rows: list[tuple]) -> dict[str, list[str]]:
+    """Registered value placeholders some recipient has no value for: compose refuses such a
+    send, naming who (never a message with a gap where the value should be)."""
+    names = [
+        name
+        for name in rendering.placeholders_in(draft.subject, draft.body)
+        if (p := placeholders.get(name)) is not None and p.value is not None and p.available_in(draft.context)
+    ]
+    errors: dict[str, list[str]] = {}
+    for name in names:
+        placeholder = placeholders.get(name)
+        assert placeholder is not None
+        candidates = rows if placeholder.per_candidate else rows[:1]
+        lacking = [
+            f"{row[1]} {row[2]}".strip()
+            for row in candidates
+            if rendering.RecipientContext(row[1], row[2], "", "", candidate_id=row[0], scope=scope).registered_value(
+                name
+            )
+            is None
+        ]
+        if lacking and not placeholder.per_candidate:
+            errors.setdefault("body", []).append(f"{{{{{name}}}}} に差し込む値がありません。")
+        elif lacking:
+            who = "、".join(f"{n}さん" for n in lacking[:3]) + (f"ほか{len(lacking) - 3}名" if len(lacking) > 3 else "")
+            errors.setdefault("body", []).append(f"{{{{{name}}}}} に差し込む値がない宛先があります（{who}）。")
     return errors
 
 
 def preview(draft: Draft, *, company: Company, sender_name: str, candidate: Candidate | None) -> rendering.Rendered:
-    """What the first recipient would get (the timeline copy stands in for the friend URL)."""
-    context = rendering.context_for(candidate, company, sender_name)
+    """What the first recipient would get (the timeline copy stands in for personal links)."""
+    scope = SendScope(company=company, sender_name=sender_name, kind=draft.kind, context=draft.context)
+    context = rendering.context_for(candidate, company, sender_name, scope)
     return rendering.render_for_recipient(
         draft.subject, draft.body, context, friend_invitation=draft.include_friend_invitation
     )
@@ -188,6 +245,10 @@ def create_send(
     recipients = _recipients(candidates, company)
     rows = _candidate_rows(recipients)
     errors = validate(draft, company=company, recipient_count=len(rows), now=now)
+    sender_name = user.display_name if user is not None else company.name
+    scope = SendScope(company=company, sender_name=sender_name, kind=draft.kind, context=draft.context)
+    if not errors:
+        errors = missing_values(draft, scope, rows)
     if errors:
         raise ComposeError(errors)
     if draft.send_line and not draft.wants_line:
@@ -250,6 +311,7 @@ def _write_send(
             in_reply_to=draft.in_reply_to,
             recipient_count=len(rows),
             client_token=draft.client_token,
+            context=draft.context,
         )
         for upload in draft.attachments:
             SendAttachment.objects.create(
@@ -312,9 +374,12 @@ def _insert_messages(
         per_row=("candidate", "subject", "body"),
     )
     company_name = send.company.name
+    scope = rendering.scope_of(send)
     message_rows = []
     for pk, last_name, first_name, *_ in rows:
-        context = rendering.RecipientContext(last_name, first_name, company_name, send.sender_name)
+        context = rendering.RecipientContext(
+            last_name, first_name, company_name, send.sender_name, candidate_id=pk, scope=scope
+        )
         rendered = rendering.render_for_recipient(
             send.subject, draft.body, context, friend_invitation=draft.include_friend_invitation
         )

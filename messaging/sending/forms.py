@@ -9,7 +9,8 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from messaging import rendering
+from messaging import placeholders, rendering
+from messaging.kinds import ComposeKind
 from messaging.models import Kind, RecipientKind
 from messaging.sending import compose
 
@@ -89,6 +90,7 @@ class ComposeForm(forms.Form):
         scheduled_only: bool = False,
         fixed: Mapping[str, Any] | None = None,
         now: datetime | None = None,
+        compose_kind: ComposeKind | None = None,
         **kwargs,
     ) -> None:
         """`scheduled_only`: the send keeps a scheduled time (editing a reservation); `fixed`:
@@ -104,6 +106,16 @@ class ComposeForm(forms.Form):
         self.scheduled_only = scheduled_only
         self.fixed = dict(fixed or {})
         self.now = now or timezone.now()
+        self.compose_kind = compose_kind
+        if compose_kind is not None:
+            self.fields["about"] = forms.TypedChoiceField(
+                label=compose_kind.context_label,
+                choices=[("", "選択してください"), *((str(pk), label) for pk, label in compose_kind.choices(company))],
+                coerce=int,
+                empty_value=None,
+                required=False,
+                widget=forms.Select(attrs={"class": "form-select"}),
+            )
         for name in self.fixed:
             self.fields.pop(name, None)
         if scheduled_only:
@@ -135,11 +147,9 @@ class ComposeForm(forms.Form):
         if sum(f.size or 0 for f in files) > MAX_ATTACHMENT_BYTES:
             self.add_error("attachments", "添付ファイルは合計10MBまでです。")
         draft = self.draft(scheduled_at=scheduled_at)
-        for name, messages in compose.validate(
-            draft, company=self.company, recipient_count=self.recipient_count, now=self.now
-        ).items():
-            for message in messages:
-                self.add_error(name if name in self.fields else None, message)
+        add_errors(
+            self, compose.validate(draft, company=self.company, recipient_count=self.recipient_count, now=self.now)
+        )
         return data
 
     def clean_client_token(self) -> uuid.UUID | None:
@@ -161,6 +171,7 @@ class ComposeForm(forms.Form):
             scheduled_at=scheduled_at,
             attachments=data.get("attachments") or [],
             client_token=data.get("client_token"),
+            context=context_of(self.compose_kind, data.get("about")),
         )
         for name, value in self.fixed.items():
             setattr(draft, name, value)
@@ -175,7 +186,28 @@ def client_token(data: Mapping[str, Any]) -> uuid.UUID | None:
         return None
 
 
-def draft_from_data(data, *, kind: str) -> compose.Draft:
+def add_errors(form: forms.Form, errors: Mapping[str, list[str]]) -> None:
+    """Show compose's errors (keyed by draft field, "" for the whole form) on the form: a
+    field the form does not show gets its message at the top. The context key of a compose
+    kind (e.g. "event") is the form's `about` select."""
+    compose_kind = getattr(form, "compose_kind", None)
+    for name, messages in errors.items():
+        field = "about" if compose_kind is not None and name == compose_kind.context_key else name
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+def context_of(compose_kind: ComposeKind | None, about: object) -> dict[str, Any]:
+    """The send's context from the form's `about` select (nothing chosen: no context)."""
+    if compose_kind is None:
+        return {}
+    try:
+        return {compose_kind.context_key: int(str(about))}
+    except ValueError:
+        return {}
+
+
+def draft_from_data(data: Mapping[str, Any], *, kind: str, compose_kind: ComposeKind | None = None) -> compose.Draft:
     """A best-effort draft from raw POST data, for the live preview (never raises)."""
     return compose.Draft(
         kind=kind,
@@ -184,8 +216,19 @@ def draft_from_data(data, *, kind: str) -> compose.Draft:
         send_line=data.get("send_line") in {"on", "true", "1"},
         include_friend_invitation=data.get("include_friend_invitation") == "1",
         recipient_type=data.get("recipient_type") or RecipientKind.CANDIDATE,
+        context=context_of(compose_kind, data.get("about")),
     )
 
 
-PLACEHOLDER_HELP = [("{{" + name + "}}", help_text) for name, help_text in rendering.PLACEHOLDERS.items()]
-KIND_LABELS = dict(Kind.choices)
+def placeholder_help(kind: str, compose_kind: ComposeKind | None = None) -> list[tuple[str, str]]:
+    """(code, help) of the placeholders a compose screen offers: the built-in ones (the
+    friend-registration URL only on the list's bulk send), and the registered ones that need
+    nothing or what this kind of send is about."""
+    about = compose_kind.context_key if compose_kind is not None else ""
+    offered = [
+        ("{{" + name + "}}", text)
+        for name, text in rendering.PLACEHOLDERS.items()
+        if kind == Kind.BULK or name != rendering.FRIEND_URL
+    ]
+    offered += [("{{" + p.name + "}}", p.help) for p in placeholders.registered() if p.needs in ("", about)]
+    return offered

@@ -4,10 +4,12 @@ the LINE quota guard. Thin: parse, call `compose`, render."""
 from __future__ import annotations
 
 import logging
+from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages as flash
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +23,8 @@ from line_integration.api import quota as line_quota
 from line_integration.api.client import LineError
 from line_integration.api.tokens import IntegrationNotLinked
 from line_integration.models import LineAccount
-from messaging import rendering, rules
+from messaging import kinds, rendering, rules
+from messaging.kinds import ComposeKind
 from messaging.models import Channel, Kind, Message
 from messaging.sending import compose, forms
 
@@ -68,6 +71,7 @@ def _compose_page(
     candidate: Candidate | None = None,
     in_reply_to: Message | None = None,
     initial: dict | None = None,
+    compose_kind: ComposeKind | None = None,
 ) -> HttpResponse:
     company = request_company(request)
     count = recipients.count()
@@ -78,6 +82,7 @@ def _compose_page(
         "recipient_count": count,
         "allow_agent": has_agent,
         "allow_invitation": kind == Kind.BULK,
+        "compose_kind": compose_kind,
     }
     submitted = request.method == "POST" and request.POST.get("compose") == "1"
     if submitted:
@@ -92,9 +97,7 @@ def _compose_page(
             try:
                 send = compose.create_send(draft, company=company, user=request.user, candidates=recipients)
             except compose.ComposeError as exc:
-                for name, errors in exc.errors.items():
-                    for error in errors:
-                        form.add_error(name if name in form.fields else None, error)
+                forms.add_errors(form, exc.errors)
             else:
                 if send.scheduled_at:
                     flash.success(request, f"{send.scheduled_at:%Y/%m/%d %H:%M} に{count}名へ送信を予約しました。")
@@ -105,7 +108,7 @@ def _compose_page(
         form = forms.ComposeForm(initial=initial or {}, **form_kwargs)
 
     first = recipients.first()
-    draft = forms.draft_from_data(request.POST if submitted else (initial or {}), kind=kind)
+    draft = forms.draft_from_data(request.POST if submitted else (initial or {}), kind=kind, compose_kind=compose_kind)
     preview = compose.preview(draft, company=company, sender_name=request.user.display_name, candidate=first)
     context = {
         "title": title,
@@ -121,11 +124,8 @@ def _compose_page(
         "first_recipient": first,
         "preview": preview,
         "preview_errors": _preview_errors(draft),
-        "placeholders": [
-            (code, text)
-            for code, text in forms.PLACEHOLDER_HELP
-            if kind == Kind.BULK or rendering.FRIEND_URL not in code
-        ],
+        "placeholders": forms.placeholder_help(kind, compose_kind),
+        "compose_kind": compose_kind,
         "line_limit": rendering.LINE_TOTAL_LIMIT,
         "friend_url_placeholder": "{{" + rendering.FRIEND_URL + "}}",
         **_line_summary(request, recipients),
@@ -142,34 +142,73 @@ def _preview_errors(draft: compose.Draft) -> list[str]:
     return ["{{" + name + "}}" for name in unknown]
 
 
+def _kind_of(request: HttpRequest) -> tuple[str, ComposeKind | None]:
+    """The kind of send asked for (`?kind=` or the form's field): a plain message, or one an
+    app registered (イベント案内, 日程調整…); anything else is a 404."""
+    kind = request.POST.get("kind") or request.GET.get("kind") or Kind.BULK
+    compose_kind = kinds.get(kind)
+    if compose_kind is None and kind not in (Kind.BULK, Kind.CANDIDATE):
+        raise Http404("この種類のメッセージは送信できません。")
+    return kind, compose_kind
+
+
+def _initial_for(request: HttpRequest, compose_kind: ComposeKind | None) -> dict[str, Any]:
+    """A registered kind's starting text, and what it is about when the caller named it
+    (e.g. an event page posting `event=12`)."""
+    if compose_kind is None:
+        return {}
+    about = request.POST.get(compose_kind.context_key) or request.GET.get(compose_kind.context_key)
+    return {"subject": compose_kind.initial_subject, "body": compose_kind.initial_body, "about": about}
+
+
+def _with_kind(url: str, kind: str) -> str:
+    return f"{url}?{urlencode({'kind': kind})}" if kind not in (Kind.BULK, Kind.CANDIDATE) else url
+
+
 @require_http_methods(["GET", "POST"])
 def compose_bulk(request: HttpRequest) -> HttpResponse:
-    """Entered by the candidate list's bulk action (a POST of the selection); submitted by
-    the compose form, which carries the same selection fields."""
+    """Entered by the candidate list's bulk actions (a POST of the selection, `?kind=` for a
+    registered kind); submitted by the compose form, which carries the same selection fields."""
+    kind, compose_kind = _kind_of(request)
+    if kind == Kind.CANDIDATE:
+        kind = Kind.BULK
     selection = _selection_data(request.GET) if request.method == "GET" else _selection_data(request.POST)
     recipients = selected_candidates(request, selection)
     return _compose_page(
         request,
-        kind=Kind.BULK,
+        kind=kind,
         recipients=recipients,
         selection=selection,
-        title="メッセージを送信",
-        action_url=reverse("messaging:compose_bulk"),
+        title=compose_kind.title if compose_kind else "メッセージを送信",
+        action_url=_with_kind(reverse("messaging:compose_bulk"), kind),
+        initial=_initial_for(request, compose_kind),
+        compose_kind=compose_kind,
     )
 
 
 @require_http_methods(["GET", "POST"])
 def compose_candidate(request: HttpRequest, candidate_pk: int) -> HttpResponse:
+    """The candidate page's 「メッセージを送信」, or a registered kind for this one candidate."""
+    kind, compose_kind = _kind_of(request)
+    if kind == Kind.BULK:
+        kind = Kind.CANDIDATE
     candidate = candidate_or_404(request, candidate_pk)
     recipients = selected_candidates(request, _single(candidate))
+    title = (
+        f"{candidate.name}さんに{compose_kind.title}を送信"
+        if compose_kind
+        else f"{candidate.name}さんにメッセージを送信"
+    )
     return _compose_page(
         request,
-        kind=Kind.CANDIDATE,
+        kind=kind,
         recipients=recipients,
         selection=_single(candidate),
-        title=f"{candidate.name}さんにメッセージを送信",
-        action_url=reverse("messaging:compose", args=[candidate.pk]),
+        title=title,
+        action_url=_with_kind(reverse("messaging:compose", args=[candidate.pk]), kind),
         candidate=candidate,
+        initial=_initial_for(request, compose_kind),
+        compose_kind=compose_kind,
     )
 
 
@@ -218,7 +257,7 @@ def compose_preview(request: HttpRequest) -> HttpResponse:
     kind = request.POST.get("kind") if request.POST.get("kind") in Kind.values else Kind.BULK
     recipients = selected_candidates(request, _selection_data(request.POST))
     first = recipients.first()
-    draft = forms.draft_from_data(request.POST, kind=kind)
+    draft = forms.draft_from_data(request.POST, kind=kind, compose_kind=kinds.get(kind))
     preview = compose.preview(draft, company=company, sender_name=request.user.display_name, candidate=first)
     return render(
         request,

@@ -110,9 +110,7 @@ def line_chat(request: HttpRequest, candidate_pk: int) -> HttpResponse:
             try:
                 compose.create_send(form.draft(), company=company, user=request.user, candidates=[candidate.pk])
             except compose.ComposeError as exc:
-                for errors in exc.errors.values():
-                    for error in errors:
-                        form.add_error(None, error)
+                forms.add_errors(form, exc.errors)
             else:
                 flash.success(request, "LINEメッセージを送信しました。")
                 return redirect("messaging:line_chat", candidate_pk=candidate.pk)

@@ -1,0 +1,91 @@
+"""Automatic messages (confirmations, reminders, notices): email only whatever the candidate's
+LINE state, in the caller's transaction, with a calendar file, and at most once per key."""
+
+import threading
+
+import pytest
+from django.core import mail
+from django.db import connection, transaction
+
+from messaging.models import AutomaticSendKey, Channel, Delivery, Kind, Message, Send
+from messaging.sending.automatic import send_automatic
+from tests.conftest import make_candidate
+
+pytestmark = pytest.mark.django_db
+
+ICS = ("event.ics", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text/calendar")
+
+
+def confirm(company, candidate, **fields):
+    values = {
+        "company": company,
+        "candidate": candidate,
+        "subject": "【{{企業名}}】お申し込みを受け付けました",
+        "body": "{{候補者氏名}}様\nお申し込みありがとうございます。",
+    }
+    values.update(fields)
+    return send_automatic(Kind.EVENT_APPLICATION_CONFIRMATION, **values)
+
+
+def test_an_automatic_message_goes_by_email_only_to_a_line_friend(
+    linked_company, line_friend_candidate, line_emulator, line_pair, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        send = confirm(linked_company, line_friend_candidate, attachments=[ICS])
+    assert send.is_automatic and not send.send_line
+    assert list(Delivery.objects.filter(send=send).values_list("channel", flat=True)) == [Channel.EMAIL]
+    [email] = mail.outbox
+    assert email.subject == "【株式会社テスト】お申し込みを受け付けました"
+    assert email.attachments[0][0] == "event.ics" and email.attachments[0][2].startswith("text/calendar")
+    assert line_emulator.outbox(line_pair.messaging_channel_id) == []
+
+
+def test_it_commits_or_rolls_back_with_the_callers_transaction(company, candidate):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        confirm(company, candidate)
+        raise RuntimeError("the application it confirms failed")
+    assert not Send.objects.exists() and not Message.objects.exists()
+
+
+def test_the_same_key_sends_once(company, candidate, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = confirm(company, candidate, once_key="event_reminder:application:1")
+        again = confirm(company, candidate, once_key="event_reminder:application:1")
+    assert first is not None and again is None
+    assert AutomaticSendKey.objects.get().send == first
+    assert len(mail.outbox) == 1
+
+
+def test_a_manual_kind_is_refused(company, candidate):
+    with pytest.raises(ValueError):
+        send_automatic(Kind.BULK, company=company, candidate=candidate, subject="件名", body="本文")
+
+
+def test_it_appears_on_the_timeline_marked_automatic(recruiter_client, company, candidate):
+    confirm(company, candidate)
+    page = recruiter_client.get(f"/messages/candidates/{candidate.pk}/timeline/").content.decode()
+    assert "自動送信" in page and "イベント申し込み完了時の確認・キャンセル" in page
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_ticks_racing_on_one_key_send_exactly_once(company):
+    candidate = make_candidate(company, email="race@example.com")
+    results: list[object] = []
+    barrier = threading.Barrier(8)
+
+    def tick() -> None:
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                results.append(confirm(company, candidate, once_key="event_reminder:application:42"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=tick) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(result is not None for result in results) == 1
+    assert Send.objects.count() == 1 and AutomaticSendKey.objects.count() == 1
