@@ -385,6 +385,35 @@ class AutomaticSendKey(CompanyOwned):
         return self.key
 
 
+class AutomaticMessageSetting(CompanyOwned):
+    """A company's template and switch for one automatic kind (自動送信メール設定). Absent: the
+    kind's defaults (`sending/automatic.py`). Email only, whatever is set here."""
+
+    kind = models.CharField(_("種類"), max_length=40, choices=Kind.choices)
+    subject = models.CharField(_("件名"), max_length=200)
+    body = models.TextField(_("本文"))
+    enabled = models.BooleanField(_("送信する"), default=True)
+    # Reminders: the hour of the day before (Japan time) they go out.
+    hour = models.PositiveSmallIntegerField(_("送信時刻（時）"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("更新者"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("自動送信メール設定")
+        verbose_name_plural = _("自動送信メール設定")
+        constraints = [
+            models.UniqueConstraint(fields=["company", "kind"], name="automatic_setting_unique_per_kind"),
+            models.CheckConstraint(
+                condition=Q(hour__isnull=True) | Q(hour__lte=23), name="automatic_setting_hour_of_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
 class RateBucket(models.Model):
     """The token bucket's fallback store when Redis is not configured (development): one row
     per key, updated under a row lock, so it still holds across worker processes."""

@@ -89,3 +89,33 @@ def test_two_ticks_racing_on_one_key_send_exactly_once(company):
         thread.join()
     assert sum(result is not None for result in results) == 1
     assert Send.objects.count() == 1 and AutomaticSendKey.objects.count() == 1
+
+
+@pytest.fixture
+def reminder_kind(monkeypatch):
+    from messaging.sending import automatic
+
+    info = automatic.AutomaticKind(
+        Kind.EVENT_REMINDER, "明日は{{イベント名}}です", "本文", trigger="開催前日", can_disable=True, has_hour=True
+    )
+    monkeypatch.setitem(automatic._kinds, info.kind, info)
+    return info
+
+
+def test_a_company_without_settings_gets_the_registered_defaults(company, reminder_kind):
+    from messaging.sending.automatic import template_for
+
+    template = template_for(company, Kind.EVENT_REMINDER)
+    assert (template.subject, template.enabled, template.hour) == ("明日は{{イベント名}}です", True, 10)
+
+
+def test_a_companys_own_template_switch_and_hour_win(company, other_company, reminder_kind):
+    from messaging.models import AutomaticMessageSetting
+    from messaging.sending.automatic import template_for
+
+    AutomaticMessageSetting.objects.create(
+        company=company, kind=Kind.EVENT_REMINDER, subject="前日のご案内", body="本文", enabled=False, hour=18
+    )
+    mine = template_for(company, Kind.EVENT_REMINDER)
+    assert (mine.subject, mine.enabled, mine.hour) == ("前日のご案内", False, 18)
+    assert template_for(other_company, Kind.EVENT_REMINDER).enabled is True

@@ -2,6 +2,11 @@
 without a recruiter composing them. Always email only: the pipeline never creates a LINE
 delivery for an automatic kind (the reference's rule), whatever the caller asks.
 
+Each automatic kind is registered by the app that sends it (`register`: its default subject
+and body, whether the company may turn it off, whether it goes at a company-wide hour); a
+company's own template and switch for it are an `AutomaticMessageSetting`, read with
+`template_for(company, kind)` (the 自動送信メール設定 page edits them).
+
 `send_automatic` runs in the caller's transaction, so a confirmation commits (or not) with
 the application or booking it confirms. With `once_key` it inserts a unique
 `AutomaticSendKey` first: a reminder tick that runs twice, concurrently or again after a
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,13 +27,77 @@ from django.db import IntegrityError, transaction
 
 from candidates.models import Candidate
 from hrmos.models import Company
-from messaging.models import AUTOMATIC_KINDS, AutomaticSendKey, Send
+from messaging.models import AUTOMATIC_KINDS, AutomaticMessageSetting, AutomaticSendKey, Kind, Send
 from messaging.sending.compose import Draft, create_send
 
 log = logging.getLogger(__name__)
 
 # (file name, content, content type), e.g. ("event.ics", b"BEGIN:VCALENDAR…", "text/calendar")
 Attachment = tuple[str, bytes, str]
+DEFAULT_HOUR = 10
+
+
+@dataclass(frozen=True)
+class AutomaticKind:
+    """What the app sending an automatic kind declares about it."""
+
+    kind: str
+    default_subject: str
+    default_body: str
+    trigger: str  # when it goes, for the settings page: 「イベントの申込・変更・キャンセル時」
+    placeholders: tuple[str, ...] = ()  # registered placeholder names its text may use
+    can_disable: bool = False  # the reference lets reminders and result notices be turned off
+    has_hour: bool = False  # goes at a company-wide hour of the day before (reminders)
+    settings_url_name: str = ""  # a page of the app's own for finer settings (e.g. per stage)
+
+    @property
+    def label(self) -> str:
+        return Kind(self.kind).label
+
+
+@dataclass(frozen=True)
+class Template:
+    """A company's text, switch and hour for one automatic kind (its settings or the defaults)."""
+
+    subject: str
+    body: str
+    enabled: bool
+    hour: int
+
+
+_kinds: dict[str, AutomaticKind] = {}
+
+
+def register(automatic_kind: AutomaticKind) -> None:
+    if automatic_kind.kind not in AUTOMATIC_KINDS:
+        raise ValueError(f"{automatic_kind.kind} is not an automatic kind")
+    _kinds[automatic_kind.kind] = automatic_kind
+
+
+def registered() -> list[AutomaticKind]:
+    order = list(Kind.values)
+    return sorted(_kinds.values(), key=lambda k: order.index(k.kind))
+
+
+def kind_info(kind: str) -> AutomaticKind | None:
+    return _kinds.get(kind)
+
+
+def template_for(company: Company, kind: str) -> Template:
+    """The company's template for `kind`, or the registered defaults. A kind that cannot be
+    turned off is always enabled, whatever an old row says."""
+    info = _kinds.get(kind)
+    if info is None:
+        raise LookupError(f"no automatic kind {kind} is registered")
+    setting = AutomaticMessageSetting.objects.filter(company=company, kind=kind).first()
+    if setting is None:
+        return Template(info.default_subject, info.default_body, True, DEFAULT_HOUR)
+    return Template(
+        subject=setting.subject or info.default_subject,
+        body=setting.body or info.default_body,
+        enabled=setting.enabled or not info.can_disable,
+        hour=setting.hour if setting.hour is not None else DEFAULT_HOUR,
+    )
 
 
 def send_automatic(
