@@ -7,7 +7,7 @@ encrypts with the first, so rotating is: put the new key first, run
 
 It fails closed: a value that no configured key can decrypt raises `FieldDecryptionError`
 instead of handing back the ciphertext as if it were the secret (the flaw that
-django-fernet-encrypted-fields has, see RELIABILITY.md §4). The column is not searchable:
+django-fernet-encrypted-fields has; see docs/reliability.md). The column is not searchable:
 only `isnull` lookups are allowed, since the same plaintext never encrypts to the same text.
 """
 

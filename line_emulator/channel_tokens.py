@@ -1,4 +1,4 @@
-"""Channel access token endpoints (LINE_PLATFORM.md §2): short-lived, stateless, verify, revoke."""
+"""Channel access token endpoints (LINE's channel access token API): short-lived, stateless, verify, revoke."""
 
 import secrets
 from datetime import timedelta

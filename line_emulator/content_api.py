@@ -1,4 +1,4 @@
-"""Message content on api-data.line.me (LINE_PLATFORM.md §1.8): content, preview, transcoding."""
+"""Message content on api-data.line.me (LINE's "get content" API): content, preview, transcoding."""
 
 from datetime import timedelta
 

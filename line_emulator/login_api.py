@@ -1,4 +1,4 @@
-"""LINE Login v2.1 server endpoints (LINE_PLATFORM.md §4.3–4.5): token, verify, revoke, profile, friendship."""
+"""LINE Login v2.1 server endpoints: token, verify, revoke, profile, friendship."""
 
 import base64
 import hashlib

@@ -1,4 +1,4 @@
-"""Messaging API endpoints on api.line.me (LINE_PLATFORM.md §1, §3.6)."""
+"""Messaging API endpoints on api.line.me (messages, quota, bot info, webhook settings)."""
 
 from dataclasses import dataclass
 from datetime import timedelta

@@ -31,7 +31,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "event_mode": "active",
 }
 
-# LINE's limits per channel and endpoint (LINE_PLATFORM.md §1.4): (requests, per seconds).
+# LINE's limits per channel and endpoint (LINE's published rate limits): (requests, per seconds).
 DEFAULT_RATE_LIMITS: dict[str, tuple[float, float]] = {
     "POST /v2/bot/message/multicast": (200, 1),
     "POST /v2/oauth/accessToken": (370, 1),

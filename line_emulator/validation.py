@@ -1,4 +1,4 @@
-"""LINE's validation of message objects, with LINE's error strings (LINE_PLATFORM.md §1.5, §1.10)."""
+"""LINE's validation of message objects, with LINE's error strings."""
 
 import re
 from typing import Any

@@ -35,7 +35,7 @@ urlpatterns = [
         friend_invitation_views.resend,
         name="friend_invitation_resend",
     ),
-    # Receiving (issue 7): the inbox, received images in place, inbound email (public, secret header).
+    # Receiving: the inbox, received images in place, inbound email (public, secret header).
     path("inbox/", inbox_views.inbox_page, name="inbox"),
     path("inbox/badge/", inbox_views.nav_badge, name="inbox_badge"),
     path("inbox/<int:candidate_pk>/handled/", inbox_views.mark_handled, name="inbox_handled"),

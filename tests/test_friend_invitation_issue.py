@@ -1,4 +1,4 @@
-"""Issuing friend-registration links (the send side of issue 5): one-week links, stored hashed,
+"""Issuing friend-registration links (the send side of friend registration): one-week links, stored hashed,
 found by token, single use."""
 
 import hashlib

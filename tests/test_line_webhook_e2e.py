@@ -83,7 +83,7 @@ def test_a_candidates_text_sticker_and_pdf_reach_the_recruiter(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_delivery_duplicated_by_line_is_stored_once(wired, line_emulator, line_pair):
-    """LINE may deliver one event twice even without a failure (LINE_PLATFORM.md §3.5)."""
+    """LINE may deliver one event twice even without a failure (its webhook is at least once)."""
     channel = line_pair.messaging_channel_id
     line_emulator.set_settings(chaos={"duplicate": True, "shuffle": False, "delay_ms": 0})
     line_emulator.send_text(channel, line_pair.persona_id, "重複して届いても一件です")
