@@ -213,9 +213,9 @@ def _store(answer: FormAnswer, item: AnswerInput, saved_files: list[str], replac
     answer.value = item.value
     if item.upload is not None and item.checked is not None:
         if answer.file:
-            replaced_files.append(answer.file.name)
+            replaced_files.append(str(answer.file.name))
         answer.file.save(item.checked.name, item.upload, save=False)
-        saved_files.append(answer.file.name)
+        saved_files.append(str(answer.file.name))
         answer.file_size = item.checked.size
         answer.file_content_type = item.checked.content_type
     answer.save()

@@ -71,7 +71,7 @@ class NumberField(forms.CharField):
     plain decimal string."""
 
     def to_python(self, value: Any) -> str:
-        text = _nfkc(super().to_python(value)).replace(",", "")
+        text = _nfkc(super().to_python(value) or "").replace(",", "")
         if not text:
             return ""
         if not re.fullmatch(r"[+-]?\d+(\.\d+)?", text) or len(re.sub(r"\D", "", text)) > NUMBER_MAX_DIGITS:
@@ -94,7 +94,7 @@ class AnswerDateField(forms.DateField):
 
 class AnswerEmailField(forms.EmailField):
     def to_python(self, value: Any) -> str:
-        return super().to_python(_nfkc(value))
+        return super().to_python(_nfkc(value)) or ""
 
 
 def _text_input(**attrs: str) -> forms.TextInput:
@@ -109,28 +109,28 @@ def _django_field(field: FormField, *, has_file: bool) -> forms.Field:
     if field.kind == Kind.SHORT_TEXT:
         return LimitedTextField(limit=limit, widget=_text_input(), error_messages=messages, **common)
     if field.kind == Kind.LONG_TEXT:
-        widget = forms.Textarea(attrs={"class": "form-control", "rows": 6, "data-count-limit": limit})
-        return LimitedTextField(limit=limit, widget=widget, error_messages=messages, **common)
+        textarea = forms.Textarea(attrs={"class": "form-control", "rows": 6, "data-count-limit": limit})
+        return LimitedTextField(limit=limit, widget=textarea, error_messages=messages, **common)
     if field.kind == Kind.SINGLE_CHOICE:
         messages["required"] = REQUIRED_CHOICE
         return forms.ChoiceField(choices=options, widget=forms.RadioSelect, error_messages=messages, **common)
     if field.kind == Kind.MULTIPLE_CHOICE:
         messages["required"] = "1つ以上選択してください。"
-        widget = forms.CheckboxSelectMultiple
-        return forms.MultipleChoiceField(choices=options, widget=widget, error_messages=messages, **common)
+        boxes = forms.CheckboxSelectMultiple
+        return forms.MultipleChoiceField(choices=options, widget=boxes, error_messages=messages, **common)
     if field.kind == Kind.DATE:
-        widget = forms.DateInput(attrs={"class": "form-control", "type": "date"}, format="%Y-%m-%d")
-        return AnswerDateField(widget=widget, error_messages={**messages, "invalid": INVALID_DATE}, **common)
+        picker = forms.DateInput(attrs={"class": "form-control", "type": "date"}, format="%Y-%m-%d")
+        return AnswerDateField(widget=picker, error_messages={**messages, "invalid": INVALID_DATE}, **common)
     if field.kind == Kind.NUMBER:
-        widget = _text_input(inputmode="decimal", autocomplete="off")
-        return NumberField(widget=widget, error_messages=messages, **common)
+        number = _text_input(inputmode="decimal", autocomplete="off")
+        return NumberField(widget=number, error_messages=messages, **common)
     if field.kind == Kind.EMAIL:
-        widget = forms.EmailInput(attrs={"class": "form-control", "autocomplete": "email"})
-        return AnswerEmailField(widget=widget, error_messages={**messages, "invalid": INVALID_EMAIL}, **common)
+        email = forms.EmailInput(attrs={"class": "form-control", "autocomplete": "email"})
+        return AnswerEmailField(widget=email, error_messages={**messages, "invalid": INVALID_EMAIL}, **common)
     if field.kind == Kind.FILE:
-        widget = forms.FileInput(attrs={"class": "form-control", "accept": uploads.accept_attribute(field.file_types)})
+        chooser = forms.FileInput(attrs={"class": "form-control", "accept": uploads.accept_attribute(field.file_types)})
         common["required"] = field.required and not has_file
-        return forms.FileField(widget=widget, error_messages={**messages, "required": REQUIRED_FILE}, **common)
+        return forms.FileField(widget=chooser, error_messages={**messages, "required": REQUIRED_FILE}, **common)
     raise ValueError(f"Unknown field kind {field.kind!r}")
 
 
@@ -188,8 +188,8 @@ class AnswerForm(forms.Form):
     ) -> None:
         self.form_fields = fields
         self.existing = existing or {}
-        data, self.nul_removed = _without_nul(data)
-        super().__init__(data, files, initial=_initial(fields, self.existing))
+        self.posted, self.nul_removed = _without_nul(data)
+        super().__init__(self.posted, files, initial=_initial(fields, self.existing))
         self.checked_files: dict[int, uploads.CheckedFile] = {}
         for field in fields:
             answer = self.existing.get(field.pk)
@@ -251,9 +251,9 @@ class AnswerForm(forms.Form):
         candidate whose answer could not be accepted (deadline passed, already answered)."""
         typed = []
         for field in self.form_fields:
-            if self.data is None or field.kind == Kind.FILE:
+            if self.posted is None or field.kind == Kind.FILE:
                 continue
-            values = [value for value in self.data.getlist(field_name(field)) if value.strip()]
+            values = [value for value in self.posted.getlist(field_name(field)) if value.strip()]
             if values:
                 typed.append((field.label, "、".join(values)))
         return typed

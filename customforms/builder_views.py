@@ -3,6 +3,9 @@ call an action, render."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import cast
+
 from django.contrib import messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -15,9 +18,14 @@ from customforms import actions, uploads
 from customforms.answer_forms import AnswerForm
 from customforms.forms import FieldForm, FormSettingsForm
 from customforms.models import Form, FormField
+from hrmos.models import User
 from hrmos.tenancy import get_scoped_or_404, request_company, scoped
 
 TABS = {"active": "フォーム", "archived": "アーカイブ"}
+
+
+def _recruiter(request: HttpRequest) -> User:
+    return cast(User, request.user)  # recruiter screens are behind the login middleware
 
 
 def _form_or_404(request: HttpRequest, form_pk: int) -> Form:
@@ -41,18 +49,16 @@ def form_list(request: HttpRequest) -> HttpResponse:
     tab = request.GET.get("tab") if request.GET.get("tab") in TABS else "active"
     forms = _with_counts(scoped(request, Form).filter(archived_at__isnull=(tab == "active")))
     now = timezone.now()
-    rows = list(forms.order_by("-created_at", "-id"))
-    for form in rows:
-        form.current_status = form.status(now)
+    rows = [(form, form.status(now)) for form in forms.order_by("-created_at", "-id")]
     archived_count = scoped(request, Form).filter(archived_at__isnull=False).count()
-    return render(request, "customforms/form_list.html", {"forms": rows, "tab": tab, "archived_count": archived_count})
+    return render(request, "customforms/form_list.html", {"rows": rows, "tab": tab, "archived_count": archived_count})
 
 
 @require_http_methods(["GET", "POST"])
 def form_create(request: HttpRequest) -> HttpResponse:
     settings_form = FormSettingsForm(request.POST or None)
     if request.method == "POST" and settings_form.is_valid():
-        form = actions.create_form(request_company(request), request.user, **settings_form.cleaned_data)
+        form = actions.create_form(request_company(request), _recruiter(request), **settings_form.cleaned_data)
         messages.success(request, f"「{form.name}」を作成しました。続けて項目を追加してください。")
         return redirect("customforms:detail", form_pk=form.pk)
     return render(request, "customforms/form_settings.html", {"settings_form": settings_form, "is_new": True})
@@ -69,12 +75,20 @@ def form_edit(request: HttpRequest, form_pk: int) -> HttpResponse:
     return render(request, "customforms/form_settings.html", {"settings_form": settings_form, "form": form})
 
 
+@dataclass(frozen=True)
+class FieldRow:
+    field: FormField
+    answer_count: int
+    file_types_label: str
+
+
 def _builder_context(form: Form) -> dict:
-    fields = list(form.live_fields().annotate(answer_count=Count("answers")))
-    for field in fields:
-        field.file_types_label = uploads.types_label(field.file_types)
+    rows = [
+        FieldRow(field, field.answer_count, uploads.types_label(field.file_types))
+        for field in form.live_fields().annotate(answer_count=Count("answers"))
+    ]
     kinds = [(value, label, FormField.ICONS[value]) for value, label in FormField.Kind.choices]
-    return {"form": form, "fields": fields, "field_kinds": kinds}
+    return {"form": form, "rows": rows, "field_kinds": kinds}
 
 
 @require_GET
@@ -101,7 +115,7 @@ def form_publish(request: HttpRequest, form_pk: int) -> HttpResponse:
 
 @require_POST
 def form_copy(request: HttpRequest, form_pk: int) -> HttpResponse:
-    copy = actions.copy_form(_form_or_404(request, form_pk), request.user, timezone.now())
+    copy = actions.copy_form(_form_or_404(request, form_pk), _recruiter(request), timezone.now())
     messages.success(request, f"「{copy.name}」を作成しました（非公開）。内容を確認してから公開してください。")
     return redirect("customforms:detail", form_pk=copy.pk)
 
@@ -111,7 +125,7 @@ def form_delete(request: HttpRequest, form_pk: int) -> HttpResponse:
     form = _form_or_404(request, form_pk)
     if request.method == "POST":
         name = form.name
-        if actions.remove_form(form, request.user, timezone.now()):
+        if actions.remove_form(form, _recruiter(request), timezone.now()):
             messages.success(request, f"「{name}」には回答があるため、アーカイブしました。回答は引き続き閲覧できます。")
         else:
             messages.success(request, f"「{name}」を削除しました。")
@@ -204,7 +218,7 @@ def field_move(request: HttpRequest, form_pk: int, form_field_pk: int) -> HttpRe
     """Up or down one place. htmx swaps the field list in place; without it, back to the page."""
     field = _field_or_404(request, form_pk, form_field_pk)
     actions.move_field(field, -1 if request.POST.get("direction") == "up" else 1)
-    if request.htmx:
+    if request.headers.get("HX-Request") == "true":
         context = {**_builder_context(field.form), "moved": field.pk}
         return render(request, "customforms/_field_list.html", context)
     return redirect(reverse("customforms:detail", args=[form_pk]) + f"#field-{field.pk}")

@@ -81,7 +81,9 @@ class FieldForm(PlainMessagesMixin, forms.ModelForm):
     options_text = forms.CharField(
         label="選択肢",
         required=False,
-        widget=forms.Textarea(attrs={"class": "form-control", "rows": 5}),
+        widget=forms.Textarea(
+            attrs={"class": "form-control", "rows": 5, "placeholder": "営業\n企画・マーケティング\nエンジニア"}
+        ),
         help_text=f"1行に1つずつ入力します（{OPTIONS_MAX}個まで、各{OPTION_MAX}文字まで）。",
     )
     file_types = forms.MultipleChoiceField(

@@ -84,7 +84,7 @@ class FormField(CompanyOwned):
         FILE = "file", _("ファイル")
 
     CHOICE_KINDS = frozenset({Kind.SINGLE_CHOICE, Kind.MULTIPLE_CHOICE})
-    ICONS = {  # bootstrap-icons names, for the builder
+    ICONS: dict[str, str] = {  # bootstrap-icons names, for the builder
         Kind.SHORT_TEXT: "input-cursor-text",
         Kind.LONG_TEXT: "textarea-t",
         Kind.SINGLE_CHOICE: "ui-radios",

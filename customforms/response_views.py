@@ -3,6 +3,8 @@ tab, and the uploaded files (downloads only, from the recruiter's company only).
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -14,6 +16,7 @@ from candidates.detail import candidate_or_404, detail_context
 from customforms import results
 from customforms.models import Form, FormAnswer, FormLink, FormResponse
 from hrmos.audit import log_action
+from hrmos.models import User
 from hrmos.tenancy import get_scoped_or_404, request_company
 
 PAGE_SIZE = 50
@@ -40,7 +43,8 @@ def response_table(request: HttpRequest, form_pk: int) -> HttpResponse:
 @require_GET
 def response_export(request: HttpRequest, form_pk: int) -> StreamingHttpResponse:
     form = get_scoped_or_404(request, Form, pk=form_pk)
-    log_action(request_company(request), request.user, "form.export", form.name, form=form.pk)
+    recruiter = cast(User, request.user)  # behind the login middleware
+    log_action(request_company(request), recruiter, "form.export", form.name, form=form.pk)
     lines = results.export_lines(form, results.responses(form).iterator(chunk_size=500))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     filename = f"form-{form.pk}-answers-{timezone.localdate():%Y%m%d}.csv"

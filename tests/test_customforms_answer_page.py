@@ -176,7 +176,7 @@ def test_replacing_a_file_removes_the_old_one_from_storage(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(path, complete(form, 履歴書=SimpleUploadedFile("新.pdf", PDF)))
     assert FormAnswer.objects.get(field__label="履歴書").value == "新.pdf"
-    assert not old.storage.exists(old.name)
+    assert not old.storage.exists(str(old.name))
 
 
 def test_after_the_deadline_the_page_says_so(client, form, candidate):

@@ -79,7 +79,7 @@ def test_the_csv_export_round_trips_every_answer_exactly(recruiter_client, compa
         assert exported[label] == expected, label
     assert exported["希望職種"].split("\n") == TRICKY["希望職種"]
     assert exported["履歴書"] == "履歴書.pdf"
-    assert row[5] == "'" + TRICKY["ニックネーム"]  # the formula is text to Excel
+    assert row[5] == f"'{TRICKY['ニックネーム']}"  # the formula is text to Excel
 
 
 def test_the_export_lists_newest_first_and_keeps_removed_fields(recruiter_client, company):

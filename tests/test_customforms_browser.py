@@ -3,6 +3,8 @@ reorders fields without the page reloading."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.db import connections
 from django.urls import reverse
@@ -30,7 +32,7 @@ def browser(monkeypatch):
 
 
 @pytest.fixture
-def phone(browser) -> Page:
+def phone(browser) -> Iterator[Page]:
     context = browser.new_context(locale="ja-JP", **PHONE)
     page = context.new_page()
     page.set_default_timeout(15_000)

@@ -41,6 +41,10 @@ def labels(form: Form) -> list[str]:
     return [field.label for field in form.live_fields()]
 
 
+def at(form: Form, position: int) -> FormField:
+    return form.live_fields()[position - 1]
+
+
 def move(client, field: FormField, direction: str, **headers):
     url = reverse("customforms:field_move", args=[field.form_id, field.pk])
     return client.post(url, {"direction": direction}, **headers)
@@ -59,11 +63,10 @@ def test_builder_round_trip_create_add_every_kind_reorder_edit_answer_and_see_an
     assert form.fields.get(kind=Kind.FILE).file_types == ["pdf"]
     assert form.fields.get(kind=Kind.MULTIPLE_CHOICE).options == ["営業", "企画", "エンジニア"]
 
-    last = form.live_fields().last()
-    move(recruiter_client, last, "up", HTTP_HX_REQUEST="true")
+    move(recruiter_client, at(form, len(EVERY_KIND)), "up", HTTP_HX_REQUEST="true")
     assert labels(form)[-2:] == ["履歴書", "大学のメールアドレス"]
 
-    first = form.live_fields().first()
+    first = at(form, 1)
     edit = {**field_post(EVERY_KIND[0]), "label": "呼ばれたい名前", "required": "on"}
     recruiter_client.post(reverse("customforms:field_edit", args=[form.pk, first.pk]), edit)
     first.refresh_from_db()
@@ -102,7 +105,7 @@ def test_moving_a_field_with_htmx_answers_the_list_alone(recruiter_client, compa
 
 def test_moving_without_htmx_goes_back_to_the_builder(recruiter_client, company):
     form = make_form(company)
-    first = form.live_fields().first()
+    first = at(form, 1)
     response = move(recruiter_client, first, "down")
     assert response.status_code == 302 and response["Location"].endswith(f"#field-{first.pk}")
     assert labels(form)[:2] == ["志望動機", "ニックネーム"]
@@ -111,14 +114,14 @@ def test_moving_without_htmx_goes_back_to_the_builder(recruiter_client, company)
 def test_moving_the_first_field_up_changes_nothing(recruiter_client, company):
     form = make_form(company)
     before = labels(form)
-    move(recruiter_client, form.live_fields().first(), "up")
+    move(recruiter_client, at(form, 1), "up")
     assert labels(form) == before
 
 
 def test_a_choice_field_needs_options_without_duplicates(recruiter_client, company):
     form = make_form(company, fields=[])
     url = reverse("customforms:field_create", args=[form.pk])
-    spec = {"kind": Kind.SINGLE_CHOICE, "label": "満足度"}
+    spec: dict = {"kind": Kind.SINGLE_CHOICE, "label": "満足度"}
     assert "選択肢を1つ以上入力してください。" in recruiter_client.post(url, field_post(spec)).content.decode()
     spec["options"] = ["はい", "いいえ", "はい"]
     assert "同じ選択肢が複数あります：はい" in recruiter_client.post(url, field_post(spec)).content.decode()

@@ -26,8 +26,8 @@ def test_the_demo_has_two_forms_one_answered_with_a_file():
     assert set(forms) == {"エントリーシート", "説明会アンケート"}
     assert all(form.is_published and form.live_fields().exists() for form in forms.values())
     assert forms["エントリーシート"].responses.count() == 3 and not forms["説明会アンケート"].responses.exists()
-    resume = FormAnswer.objects.filter(kind="file").exclude(file="")
-    assert resume.count() == 2 and resume.first().file_content_type == "application/pdf"
+    resumes = FormAnswer.objects.filter(kind="file").exclude(file="")
+    assert [resume.file_content_type for resume in resumes] == ["application/pdf"] * 2
     personas = {"hanako.yamada@example.com", "kenta.sato@example.com", "misaki.suzuki@example.com"}
     assert not FormResponse.objects.filter(candidate__email__in=personas).exists()
 

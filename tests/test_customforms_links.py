@@ -43,9 +43,10 @@ def test_unknown_or_absurd_tokens_find_nothing(company, candidate):
 
 
 def test_a_link_expires_with_its_forms_deadline_and_follows_a_new_one(client, company, candidate, settings):
-    form = make_form(company)
+    deadline = timezone.now() + timedelta(days=1)
+    form = make_form(company, deadline=deadline)
     path = issue_form_link(candidate, form, timezone.now()).removeprefix(settings.SITE_URL)
-    with time_machine.travel(form.deadline + timedelta(hours=1)):
+    with time_machine.travel(deadline + timedelta(hours=1)):
         assert client.get(path).status_code == 410
         form.deadline = timezone.now() + timedelta(days=1)
         form.save()
