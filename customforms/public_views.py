@@ -15,7 +15,6 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -28,10 +27,6 @@ from customforms.links import find_link
 from customforms.models import Form, FormLink, FormResponse
 
 TOKEN_IN_PATH = re.compile(r"(/f/)[^/\s?#]+")
-TOO_BIG = (
-    "送信内容が大きすぎるため受け付けられませんでした。"
-    "長い回答を短くするか、ファイルを小さくして、もう一度お試しください。"
-)
 
 
 class RedactFormTokens(logging.Filter):
@@ -95,13 +90,6 @@ def _response_of(link: FormLink) -> FormResponse | None:
     )
 
 
-def _posted_form(request: HttpRequest, fields: list, existing: dict) -> AnswerForm | None:
-    try:
-        return AnswerForm(fields, request.POST, request.FILES, existing=existing)
-    except RequestDataTooBig:
-        return None
-
-
 @candidate_page
 @require_http_methods(["GET", "HEAD", "POST"])
 def answer(request: HttpRequest, token: str) -> HttpResponse:
@@ -112,15 +100,13 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     response = _response_of(link)
     fields = list(form.live_fields())
     existing = {answer.field_id: answer for answer in response.answers.all()} if response else {}
-    answer_form = AnswerForm(fields, existing=existing)
-    too_big = False
     if request.method == "POST":
-        posted = _posted_form(request, fields, existing)
-        too_big = posted is None
-        answer_form = posted if posted is not None else answer_form
+        answer_form = AnswerForm(fields, request.POST, request.FILES, existing=existing)
+    else:
+        answer_form = AnswerForm(fields, existing=existing)
     if reason := _refusal(form, response):
         return _unavailable(request, form, reason, response, answer_form.typed_values())
-    if request.method == "POST" and not too_big and answer_form.is_valid():
+    if request.method == "POST" and answer_form.is_valid():
         try:
             actions.submit_response(link, answer_form.answers())
         except actions.SubmitRefused as refused:
@@ -132,9 +118,8 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         "candidate": link.candidate,
         "answer_form": answer_form,
         "response": response,
-        "too_big": TOO_BIG if too_big else "",
     }
-    return render(request, "customforms/public/answer.html", context, status=413 if too_big else 200)
+    return render(request, "customforms/public/answer.html", context)
 
 
 @candidate_page

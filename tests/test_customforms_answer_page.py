@@ -2,11 +2,13 @@
 with a Japanese message and nothing typed lost."""
 
 import logging
+import re
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 
 from customforms.models import Form, FormAnswer, FormField, FormResponse
@@ -234,3 +236,17 @@ def test_the_token_is_masked_in_the_request_log(client, form, candidate, caplog)
     with caplog.at_level(logging.WARNING, logger="django.request"):
         client.get(path)
     assert caplog.records and token not in caplog.text and "/f/…" in caplog.text
+
+
+def test_a_body_over_djangos_upload_cap_gets_a_japanese_page_not_a_500(company, candidate, settings):
+    """Only a crafted request gets here (every field has its own, far smaller limit); Django's
+    CSRF check reads the body first, so the answer is the site's 400 page."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    browser = Client(enforce_csrf_checks=True)
+    form = make_form(company)
+    path = answer_path(candidate, form)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', browser.get(path).content.decode())
+    assert token is not None
+    response = browser.post(path, {"csrfmiddlewaretoken": token.group(1), name_of(form, "志望動機"): "あ" * 20_000})
+    assert response.status_code == 400
+    assert "送信内容を処理できませんでした" in response.content.decode()
