@@ -52,7 +52,7 @@ def find_link(token: str) -> FormLink | None:
     """The link for this raw token (whatever its form's state), or None."""
     if not token or len(token) > TOKEN_MAX_LENGTH:
         return None
-    return FormLink.objects.select_related("form", "candidate", "company").filter(token_hash=hash_token(token)).first()
+    return FormLink.objects.select_related("form__company", "candidate").filter(token_hash=hash_token(token)).first()
 
 
 def deadline_text(form: Form) -> str:

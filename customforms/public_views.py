@@ -109,7 +109,8 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and answer_form.is_valid():
         try:
             actions.submit_response(link, answer_form.answers())
-        except actions.SubmitRefused as refused:
+        except actions.SubmitRefused as refused:  # closed or answered since the checks above
+            form.refresh_from_db()
             return _unavailable(request, form, refused.reason, _response_of(link), answer_form.typed_values())
         return redirect("customforms_public:done", token=token)
     context = {

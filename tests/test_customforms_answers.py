@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from candidates.csv_io import BOM
-from customforms import actions, uploads
+from customforms import actions, response_views, uploads
 from customforms.answer_forms import AnswerInput
 from customforms.links import create_link
 from customforms.models import Form, FormAnswer, FormField
@@ -102,18 +102,18 @@ def test_the_export_is_logged(recruiter_client, company, recruiter):
     assert AuditEvent.objects.filter(action="form.export", actor=recruiter, summary=form.name).exists()
 
 
-def test_the_table_shows_one_row_per_respondent_newest_first_and_pages(recruiter_client, company):
+def test_the_table_shows_one_row_per_respondent_newest_first_and_pages(recruiter_client, company, monkeypatch):
+    monkeypatch.setattr(response_views, "PAGE_SIZE", 2)
     form = make_form(company)
-    for index in range(52):
-        person = make_candidate(company, email=f"c{index}@example.com", last_name=f"候補{index:02d}")
-        submit(form, person, {"志望動機": f"回答{index:02d}"}, when=timezone.now() - timedelta(minutes=52 - index))
+    for index in range(3):
+        person = make_candidate(company, email=f"c{index}@example.com", last_name=f"候補{index}")
+        submit(form, person, {"志望動機": f"回答{index}"}, when=timezone.now() - timedelta(minutes=3 - index))
     url = reverse("customforms:responses", args=[form.pk])
     first_page = recruiter_client.get(url).content.decode()
-    assert "52</strong>件" in first_page and "1 / 2" in first_page
-    assert first_page.index("候補51") < first_page.index("候補50")
-    assert "候補01" not in first_page
+    assert "3</strong>件" in first_page and "1 / 2" in first_page
+    assert first_page.index("候補2") < first_page.index("候補1") and "候補0" not in first_page
     second_page = recruiter_client.get(url + "?page=2").content.decode()
-    assert "候補01" in second_page and "候補00" in second_page and "候補51" not in second_page
+    assert "候補0" in second_page and "候補1" not in second_page
     assert recruiter_client.get(url + "?page=abc").status_code == 200
 
 
