@@ -203,7 +203,7 @@ class Validation:
 
 
 def _cell(text: str) -> str:
-    # Our export prefixes formula-like cells with ' (see _safe_cell); take it off again.
+    # Our export prefixes formula-like cells with ' (see safe_cell); take it off again.
     text = text.strip()
     if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
         text = text[1:]
@@ -381,14 +381,14 @@ def build_candidates(company: Company, validation: Validation, agents: dict[tupl
 # ---------------------------------------------------------------------------- writing
 
 
-class _Echo:
+class Echo:
     """csv.writer wants a file; this one hands each formatted line straight back."""
 
     def write(self, value: str) -> str:
         return value
 
 
-def _safe_cell(value: object) -> str:
+def safe_cell(value: object) -> str:
     # A cell starting with = + - @ is a formula to Excel (CSV injection); a leading ' makes it
     # text. Import strips it again, so the round trip is exact.
     text = "" if value is None else str(value)
@@ -414,19 +414,19 @@ def export_row(candidate: Candidate) -> list[str]:
         "memo": candidate.memo,
     }
     created = timezone.localtime(candidate.created_at).strftime("%Y-%m-%d %H:%M")
-    return [_safe_cell(values[key]) for _, key in EXPORT_COLUMNS] + [created]
+    return [safe_cell(values[key]) for _, key in EXPORT_COLUMNS] + [created]
 
 
 def export_lines(candidates: Iterable[Candidate]) -> Iterator[str]:
     """The CSV as lines: a BOM so Excel reads UTF-8, then the header, then one line per row."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     yield BOM + writer.writerow([title for title, _ in EXPORT_COLUMNS] + list(EXPORT_EXTRA_HEADERS))
     for candidate in candidates:
         yield writer.writerow(export_row(candidate))
 
 
 def template_csv() -> str:
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     header = writer.writerow([title for title, _ in EXPORT_COLUMNS])
     example = writer.writerow(
         [

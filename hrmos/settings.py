@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "candidates",
     "line_integration",
     "messaging",
+    "customforms",
     "hrmos.admin_site.OperatorAdminConfig",  # django.contrib.admin, for platform operators only
     "django.contrib.auth",
     "django.contrib.contenttypes",

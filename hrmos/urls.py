@@ -12,6 +12,8 @@ urlpatterns = [
     path("candidates/", include("candidates.urls")),
     path("", include("line_integration.urls")),  # /settings/line/, /line/webhook/…, /line/callback/…
     path("messages/", include("messaging.urls")),
+    path("forms/", include("customforms.urls")),
+    path("f/", include("customforms.public_urls")),  # candidates' answer pages (personal links)
     path("admin/", admin.site.urls),
 ]
 

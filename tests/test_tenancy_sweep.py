@@ -41,6 +41,9 @@ PUBLIC_URL_NAMES: set[str] = {
     "line:webhook_no_slash",
     # The mail provider's inbound-email hook (authenticated by its own secret, not a login).
     "messaging:inbound_email",
+    # Custom forms: the candidate's answer pages, reached with a personal token.
+    "customforms_public:answer",
+    "customforms_public:done",
 }
 
 # Namespaces with their own access rules: the admin is staff-only with its own login page
@@ -115,6 +118,42 @@ def _message_attachment(objs: Objects):
     )
 
 
+def _form(objs: Objects):
+    from customforms.models import Form
+
+    return objs.get("form", lambda: Form.objects.create(company=objs.company, name="エントリーシート"))
+
+
+def _form_field(objs: Objects):
+    from customforms.models import FormField
+
+    return objs.get(
+        "form_field",
+        lambda: FormField.objects.create(company=objs.company, form=_form(objs), kind="short_text", label="氏名"),
+    )
+
+
+def _form_answer(objs: Objects):
+    from customforms.models import FormAnswer, FormResponse
+
+    def create() -> FormAnswer:
+        now = timezone.now()
+        response = FormResponse.objects.create(
+            company=objs.company, form=_form(objs), candidate=objs.candidate(), submitted_at=now, updated_at=now
+        )
+        return FormAnswer.objects.create(
+            company=objs.company,
+            response=response,
+            field=_form_field(objs),
+            label="履歴書",
+            kind="file",
+            value="a.pdf",
+            file=ContentFile(b"%PDF-1.4", name="a.pdf"),
+        )
+
+    return objs.get("form_answer", create)
+
+
 # Path parameter name → a function creating company A's object and returning its path value.
 OBJECT_FACTORIES: dict[str, Callable[[Objects], object]] = {
     "send_pk": lambda objs: _send(objs).pk,
@@ -122,6 +161,9 @@ OBJECT_FACTORIES: dict[str, Callable[[Objects], object]] = {
     "attachment_pk": lambda objs: _send_attachment(objs).pk,
     "message_attachment_pk": lambda objs: _message_attachment(objs).pk,
     "candidate_pk": lambda objs: objs.candidate().pk,
+    "form_pk": lambda objs: _form(objs).pk,
+    "form_field_pk": lambda objs: _form_field(objs).pk,
+    "form_answer_pk": lambda objs: _form_answer(objs).pk,
     "agent_pk": lambda objs: (
         objs.get("agent", lambda: Agent.objects.create(company=objs.company, agency_name="A社")).pk
     ),

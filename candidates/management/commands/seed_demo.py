@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from candidates.models import Agent, Candidate, Stage, ensure_default_stages
+from candidates.signals import demo_seeded
 from hrmos.models import Company, User
 
 COMPANY_NAME = "株式会社デモ商事"
@@ -189,6 +190,8 @@ class Command(BaseCommand):
         ensure_default_stages(company)
         user = self._ensure_login(company)
         created = self._ensure_candidates(company)
+        # The floors above (events, forms…) add their own demo rows; this floor cannot import them.
+        demo_seeded.send(sender=self.__class__, company=company, now=timezone.now())
 
         total = Candidate.objects.for_company(company).count()
         self.stdout.write(

@@ -1,0 +1,31 @@
+"""The operator's view of forms and answers: read-only. Forms change through the builder and
+answers through the candidate's page; an edit here would bypass both."""
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from customforms.models import Form, FormResponse
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Form)
+class FormAdmin(ReadOnlyAdmin):
+    list_display = ("id", "company", "name", "is_published", "deadline", "archived_at", "created_at")
+    list_filter = ("is_published",)
+    search_fields = ("name",)
+
+
+@admin.register(FormResponse)
+class FormResponseAdmin(ReadOnlyAdmin):
+    list_display = ("id", "company", "form", "candidate", "submitted_at", "updated_at", "edit_count")
+    raw_id_fields = ("form", "candidate")

@@ -1,0 +1,28 @@
+from django.apps import AppConfig
+
+
+class CustomFormsConfig(AppConfig):
+    name = "customforms"
+    verbose_name = "カスタムフォーム"
+
+    def ready(self) -> None:
+        import logging
+
+        from candidates import extensions
+        from candidates.signals import demo_seeded
+        from customforms import demo
+        from customforms.public_views import redact_form_tokens
+        from customforms.response_views import TAB_KEY
+        from hrmos import navigation
+
+        navigation.register(
+            navigation.NavItem("カスタムフォーム", "customforms:list", "ui-checks", order=60, active_prefix="/forms/")
+        )
+        extensions.register_detail_tab(
+            extensions.DetailTab(
+                key=TAB_KEY, label="フォーム回答", url_name="customforms:candidate_tab", order=50, icon="ui-checks"
+            )
+        )
+        demo_seeded.connect(demo.on_demo_seeded, dispatch_uid="customforms.demo")
+        for name in ("django.request", "django.security.csrf"):
+            logging.getLogger(name).addFilter(redact_form_tokens)
