@@ -19,7 +19,7 @@ import logging
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db import connections
@@ -48,6 +48,7 @@ def _pool() -> ThreadPoolExecutor:
 
 def _push(integration: LineIntegration, delivery: Delivery) -> PushResult | Exception:
     try:
+        assert delivery.line_texts is not None  # _prepare rendered them
         return tokens.call_with_token(
             integration, client.push_text_messages, delivery.address, delivery.line_texts, delivery.id
         )
@@ -55,6 +56,12 @@ def _push(integration: LineIntegration, delivery: Delivery) -> PushResult | Exce
         return exc
     finally:
         connections.close_all()  # a 401 re-mint touches the database from this thread
+
+
+class RequestId(TypedDict, total=False):
+    """LINE's request id for the delivery's row, when LINE answered with one."""
+
+    line_request_id: str
 
 
 # Every further push of the send would be refused the same way: fail the rest at once.
@@ -72,7 +79,7 @@ def classify(delivery: Delivery, result: Any, limit: ratelimit.Limit | None, buc
     if isinstance(result, tokens.IntegrationNotLinked):
         return rows.skipped(delivery, rules.REASON_UNLINKED)
     if isinstance(result, LineError):
-        request = {"line_request_id": result.request_id} if result.request_id else {}
+        request: RequestId = {"line_request_id": result.request_id} if result.request_id else {}
         if result.kind == LineErrorKind.QUOTA_EXHAUSTED:
             return rows.failed(delivery, rules.REASON_QUOTA, **request)
         if result.kind == LineErrorKind.RATE_LIMITED:

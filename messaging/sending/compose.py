@@ -65,7 +65,7 @@ class Draft:
     client_token: uuid.UUID | None = None
 
     def channels(self) -> list[str]:
-        channels = []
+        channels: list[str] = []
         if self.send_email:
             channels.append(Channel.EMAIL)
         if self.wants_line:
@@ -145,7 +145,7 @@ def _recipients(candidates: QuerySet[Candidate] | Iterable[int], company: Compan
     """The company's candidates among `candidates` (another company's ids match nothing)."""
     queryset = Candidate.objects.filter(company=company)
     if isinstance(candidates, QuerySet):
-        return queryset.filter(pk__in=candidates.order_by().values("pk"))
+        return queryset.filter(pk__in=candidates.order_by().values_list("pk", flat=True))
     return queryset.filter(pk__in=list(candidates))
 
 
@@ -256,7 +256,7 @@ def _write_send(
                 company=company,
                 send=send,
                 file=upload,
-                name=upload.name,
+                name=upload.name or "",
                 size=upload.size or 0,
                 content_type=getattr(upload, "content_type", "") or "",
             )
@@ -274,7 +274,7 @@ def _write_send(
             send_id=send.pk,
             recipients=len(rows),
             channels=channels,
-            scheduled_at=draft.scheduled_at.isoformat() if scheduled else None,
+            scheduled_at=draft.scheduled_at.isoformat() if draft.scheduled_at is not None else None,
         )
     return send
 
