@@ -211,7 +211,7 @@ class EmulatorClient:
 
     def outbox(self, channel_id: str, **filters: str) -> list[dict[str, Any]]:
         """Pushed, multicast and replied messages, one row per recipient (filters: to, kind, retry_key)."""
-        return self._call("GET", f"/_emu/channels/{channel_id}/outbox", **filters)["messages"]
+        return self._call("GET", f"/_emu/channels/{channel_id}/outbox", None, **filters)["messages"]
 
     def webhook_log(self, channel_id: str) -> list[dict[str, Any]]:
         """Each delivery attempt: event_ids, status_code, reason, is_redelivery, latency_ms, body, signature."""
@@ -357,7 +357,7 @@ def line_emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
             try:
                 if requests.get(f"{base_url}/_emu/health", timeout=1).ok:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still loading
                 time.sleep(0.1)
         yield base_url
     finally:
