@@ -43,6 +43,8 @@ lint: bootstrap
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
+	$(BIN)/mypy --config-file line_emulator/mypy.ini
 
 fmt: bootstrap
 	$(BIN)/ruff check --fix .

@@ -19,6 +19,7 @@ import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -243,7 +244,7 @@ def main() -> None:
         stage = Stage.objects.get(company=company, name="一次面接")
         per_page_default = 50
         page_500 = 500 if args.rows >= 500 * per_page_default else args.rows // per_page_default
-        cases = [
+        cases: list[tuple[str, dict[str, Any]]] = [
             ("plain list", {}),
             ("search 漢字 surname (3 chars: 佐々木)", {"q": "佐々木"}),
             ("search kana fragment (ハセガ)", {"q": "ハセガ"}),
@@ -261,7 +262,7 @@ def main() -> None:
         ]
         print(
             f"\nCandidate list, {args.rows:,} candidates in the company (+{args.rows:,} in another), "
-            f"{args.requests} warm requests per case, PostgreSQL {connection.pg_version // 10000}\n"
+            f"{args.requests} warm requests per case, PostgreSQL {getattr(connection, 'pg_version', 0) // 10000}\n"
         )
         header = f"{_pad('case', 44)} {'rows':>8} {'median ms':>10} {'p95 ms':>8} {'queries':>8}"
         print(header)

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.db.models.signals import post_save
 
@@ -12,7 +14,9 @@ class CandidatesConfig(AppConfig):
         from hrmos import navigation
         from hrmos.models import Company
 
-        def give_default_stages(sender, instance: Company, created: bool, raw: bool = False, **kwargs) -> None:
+        def give_default_stages(
+            sender: type[Company], instance: Company, created: bool, raw: bool = False, **kwargs: Any
+        ) -> None:
             if created and not raw:
                 ensure_default_stages(instance)
 

@@ -342,10 +342,10 @@ def validate(company: Company, header: list[str], rows: list[list[str]], mapping
         elif contact or agent_email:
             errors.append("エージェントの担当者があるのに、エージェント会社名がありません。")
 
-        for key, text in values.items():
-            limit = TARGETS_BY_KEY[key].max_length if key in TARGETS_BY_KEY else None
+        for field_key, text in values.items():
+            limit = TARGETS_BY_KEY[field_key].max_length if field_key in TARGETS_BY_KEY else None
             if limit and len(text) > limit:
-                errors.append(f"{TARGETS_BY_KEY[key].label}が長すぎます（{limit}文字まで）。")
+                errors.append(f"{TARGETS_BY_KEY[field_key].label}が長すぎます（{limit}文字まで）。")
         results.append(result)
 
     return Validation(
@@ -353,7 +353,9 @@ def validate(company: Company, header: list[str], rows: list[list[str]], mapping
     )
 
 
-def build_candidates(company: Company, validation: Validation, agents: dict[tuple[str, str, str], Agent]):
+def build_candidates(
+    company: Company, validation: Validation, agents: dict[tuple[str, str, str], Agent]
+) -> list[Candidate]:
     """Unsaved Candidates for a valid file, ready for bulk_create (prepare_for_save done)."""
     candidates = []
     for row in validation.rows:

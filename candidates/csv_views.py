@@ -1,9 +1,10 @@
 """CSV import (upload → preview → confirm) and export screens."""
 
+from collections.abc import Iterator
 from uuid import UUID
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -12,18 +13,23 @@ from candidates import actions, csv_io, listing
 from candidates.forms import ImportMappingForm, ImportUploadForm
 from candidates.models import ImportBatch
 from hrmos.audit import log_action
+from hrmos.http import RecruiterRequest
 from hrmos.tenancy import get_scoped_or_404, request_company
 
 
-def _csv_response(content, filename: str) -> HttpResponse:
-    response_class = StreamingHttpResponse if not isinstance(content, str) else HttpResponse
-    response = response_class(content, content_type="text/csv; charset=utf-8")
+def _csv_response(content: str | Iterator[str], filename: str) -> HttpResponseBase:
+    """A whole CSV file, or one streamed line by line."""
+    response: HttpResponseBase
+    if isinstance(content, str):
+        response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    else:
+        response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
 @require_http_methods(["GET", "POST"])
-def export(request: HttpRequest) -> HttpResponse:
+def export(request: RecruiterRequest) -> HttpResponseBase:
     """GET: the list's current filter and sort, every page. POST: a bulk-bar selection."""
     if request.method == "POST":
         candidates = listing.selected_candidates(request, request.POST)
@@ -38,12 +44,12 @@ def export(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def import_template(request: HttpRequest) -> HttpResponse:
+def import_template(request: HttpRequest) -> HttpResponseBase:
     return _csv_response(csv_io.template_csv(), "candidates-template.csv")
 
 
 @require_http_methods(["GET", "POST"])
-def import_upload(request: HttpRequest) -> HttpResponse:
+def import_upload(request: RecruiterRequest) -> HttpResponse:
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -92,7 +98,7 @@ def import_preview(request: HttpRequest, batch_id: UUID) -> HttpResponse:
 
 
 @require_POST
-def import_confirm(request: HttpRequest, batch_id: UUID) -> HttpResponse:
+def import_confirm(request: RecruiterRequest, batch_id: UUID) -> HttpResponse:
     batch = get_scoped_or_404(request, ImportBatch, pk=batch_id)
     try:
         count = actions.import_batch(batch, request.user)

@@ -39,7 +39,7 @@ def detail_context(request: HttpRequest, candidate: Candidate, active_tab: str =
     """Context for `candidates/detail_base.html`: `candidate`, `active_tab`, `detail_tabs`
     (dicts with key, label, url, icon, active), `detail_actions` (label, url, icon, style) and
     `detail_badges` (template names, each included with `candidate` in context)."""
-    tabs = [
+    tabs: list[dict[str, str | bool]] = [
         {
             "key": PROFILE_TAB,
             "label": "基本情報",
@@ -50,8 +50,8 @@ def detail_context(request: HttpRequest, candidate: Candidate, active_tab: str =
     for tab in extensions.detail_tabs():
         if url := _reverse(tab.url_name, candidate):
             tabs.append({"key": tab.key, "label": tab.label, "url": url, "icon": tab.icon})
-    for tab in tabs:
-        tab["active"] = tab["key"] == active_tab
+    for entry in tabs:
+        entry["active"] = entry["key"] == active_tab
     actions = []
     for action in extensions.detail_actions():
         if url := _reverse(action.url_name, candidate):

@@ -22,6 +22,7 @@ name), so registering the same thing twice replaces it rather than showing it tw
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -173,25 +174,15 @@ def detail_actions() -> list[DetailAction]:
 @contextmanager
 def isolated() -> Iterator[None]:
     """For tests: registrations made inside the block are undone when it ends."""
-    saved = (
-        dict(_list_filters),
-        list(_queryset_hooks),
-        list(_row_badges),
-        list(_detail_badges),
-        dict(_bulk_actions),
-        dict(_detail_tabs),
-        dict(_detail_actions),
-    )
+    dicts: list[dict[str, Any]] = [_list_filters, _bulk_actions, _detail_tabs, _detail_actions]
+    lists: list[list[Any]] = [_queryset_hooks, _row_badges, _detail_badges]
+    saved_dicts = [dict(registry) for registry in dicts]
+    saved_lists = [list(registry) for registry in lists]
     try:
         yield
     finally:
-        for registry, original in zip(
-            (_list_filters, _queryset_hooks, _row_badges, _detail_badges, _bulk_actions, _detail_tabs, _detail_actions),
-            saved,
-            strict=True,
-        ):
+        for registry, original in zip(dicts, saved_dicts, strict=True):
             registry.clear()
-            if isinstance(registry, dict):
-                registry.update(original)
-            else:
-                registry.extend(original)
+            registry.update(original)
+        for registry_list, original_list in zip(lists, saved_lists, strict=True):
+            registry_list[:] = original_list

@@ -2,9 +2,11 @@
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 
 from candidates import csv_io
 from candidates.models import Agent, Candidate, Stage, graduation_year_bounds
@@ -14,13 +16,19 @@ from hrmos.models import Company
 NEW_AGENT = "new"
 _PHONE = re.compile(r"^[0-9+\-() ]+$")
 
+# For mypy the mixin is a form (it is only ever mixed into one); at run time it stays a plain mixin.
+if TYPE_CHECKING:
+    _MixinBase = forms.BaseForm
+else:
+    _MixinBase = object
 
-class BootstrapFormMixin:
+
+class BootstrapFormMixin(_MixinBase):
     """Bootstrap classes on every widget, and `is-invalid` on fields with errors."""
 
     def _style_widgets(self) -> None:
         errors = getattr(self, "_errors", None) or {}
-        for name, form_field in self.fields.items():  # type: ignore[attr-defined]
+        for name, form_field in self.fields.items():
             widget = form_field.widget
             if isinstance(widget, forms.CheckboxInput):
                 css = "form-check-input"
@@ -33,7 +41,7 @@ class BootstrapFormMixin:
             widget.attrs["class"] = css
 
     def full_clean(self) -> None:
-        super().full_clean()  # type: ignore[misc]
+        super().full_clean()
         self._style_widgets()
 
 
@@ -71,10 +79,11 @@ class CandidateForm(BootstrapFormMixin, forms.ModelForm):
         }
         error_messages = {"last_name": {"required": "姓を入力してください。"}}
 
-    def __init__(self, *args, company: Company, **kwargs) -> None:
+    def __init__(self, *args: Any, company: Company, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.company = company
         stage_field = self.fields["stage"]
+        assert isinstance(stage_field, forms.ModelChoiceField)
         stage_field.queryset = Stage.objects.for_company(company)
         stage_field.empty_label = None
         if not self.instance.pk:
@@ -83,13 +92,15 @@ class CandidateForm(BootstrapFormMixin, forms.ModelForm):
         year_field = self.fields["graduation_year"]
         year_field.widget = forms.NumberInput(attrs={"min": low, "max": high, "placeholder": f"例: {low + 7}"})
         self.agents = {str(agent.pk): agent for agent in Agent.objects.for_company(company)}
-        self.fields["agent_choice"].choices = [
+        agent_field = self.fields["agent_choice"]
+        assert isinstance(agent_field, forms.ChoiceField)
+        agent_field.choices = [
             ("", "なし"),
             *((pk, str(agent)) for pk, agent in self.agents.items()),
             (NEW_AGENT, "＋ 新しいエージェントを登録…"),
         ]
         if self.instance.agent_id:
-            self.fields["agent_choice"].initial = str(self.instance.agent_id)
+            agent_field.initial = str(self.instance.agent_id)
         self._style_widgets()
 
     def clean_email(self) -> str:
@@ -120,8 +131,9 @@ class CandidateForm(BootstrapFormMixin, forms.ModelForm):
             raise ValidationError(f"卒業年度は{low}〜{high}の範囲で入力してください。")
         return year
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         choice = cleaned.get("agent_choice") or ""
         if choice == NEW_AGENT:
             if not cleaned.get("new_agent_agency_name", "").strip():
@@ -154,7 +166,7 @@ class AgentForm(BootstrapFormMixin, forms.ModelForm):
             "contact_email": forms.EmailInput(attrs={"placeholder": "例: sato@agent.example.com"}),
         }
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._style_widgets()
 
@@ -166,11 +178,11 @@ class ImportUploadForm(BootstrapFormMixin, forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._style_widgets()
 
-    def clean_file(self):
+    def clean_file(self) -> UploadedFile:
         upload = self.cleaned_data["file"]
         if upload.size > csv_io.MAX_UPLOAD_BYTES:
             raise ValidationError(
@@ -182,7 +194,7 @@ class ImportUploadForm(BootstrapFormMixin, forms.Form):
 class ImportMappingForm(BootstrapFormMixin, forms.Form):
     """One select per CSV column: which candidate field it fills, or none."""
 
-    def __init__(self, *args, header: list[str], mapping: list[str], **kwargs) -> None:
+    def __init__(self, *args: Any, header: list[str], mapping: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [("", "（取り込まない）"), *((t.key, t.label) for t in csv_io.TARGETS)]
         for index, title in enumerate(header):
@@ -203,6 +215,8 @@ class BulkStageForm(forms.Form):
         queryset=Stage.objects.none(), error_messages={"required": "選考ステップを選んでください。"}
     )
 
-    def __init__(self, *args, company: Company, **kwargs) -> None:
+    def __init__(self, *args: Any, company: Company, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["stage"].queryset = Stage.objects.for_company(company)
+        stage_field = self.fields["stage"]
+        assert isinstance(stage_field, forms.ModelChoiceField)
+        stage_field.queryset = Stage.objects.for_company(company)

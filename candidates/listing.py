@@ -7,6 +7,7 @@ ids, or "all N matching the filter"), so a bulk send reaches exactly those candi
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import F, OrderBy, Q, QuerySet
@@ -75,7 +76,7 @@ def parse_params(params: QueryDict) -> ListParams:
         agent=agent if agent in dict(AGENT_CHOICES) else "",
         sort=sort if sort in SORTS else DEFAULT_SORT,
         per_page=per_page if per_page in PER_PAGE_CHOICES else DEFAULT_PER_PAGE,
-        extra={f.key: params[f.key] for f in extensions.list_filters() if params.get(f.key)},
+        extra={f.key: value for f in extensions.list_filters() if (value := params.get(f.key))},
     )
 
 
@@ -146,7 +147,8 @@ def paginate(queryset: QuerySet[Candidate], params: ListParams, page_number: str
     the list or when sorting by stage), then just those rows are loaded with their relations.
     Two queries plus the count, whatever the page size or number.
     """
-    page = Paginator(queryset.values_list("pk", flat=True), params.per_page).get_page(page_number)
+    # A page of ids at first: its object_list is swapped for the rows below.
+    page: Page[Any] = Paginator(queryset.values_list("pk", flat=True), params.per_page).get_page(page_number)
     ids = list(page.object_list)
     rows = {candidate.pk: candidate for candidate in queryset.order_by().filter(pk__in=ids)}
     page.object_list = [rows[pk] for pk in ids if pk in rows]

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -159,7 +160,7 @@ class Candidate(CompanyOwned):
             university=self.university,
         )
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.prepare_for_save()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:

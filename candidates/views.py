@@ -13,6 +13,7 @@ from candidates import actions, extensions, listing
 from candidates.detail import candidate_or_404, detail_context
 from candidates.forms import AgentForm, BulkStageForm, CandidateForm
 from candidates.models import Agent, Candidate, Stage
+from hrmos.http import RecruiterRequest
 from hrmos.tenancy import get_scoped_or_404, request_company, scoped
 
 # The sortable columns of the table: (label, ascending key, descending key, first click).
@@ -57,7 +58,7 @@ def _bulk_actions() -> list[dict]:
     return entries
 
 
-def candidate_list(request: HttpRequest) -> HttpResponse:
+def candidate_list(request: RecruiterRequest) -> HttpResponse:
     params = listing.parse_params(request.GET)
     company = request_company(request)
     page = listing.paginate(listing.filtered_candidates(request, request.GET), params, request.GET.get("page"))
@@ -96,13 +97,13 @@ def candidate_list(request: HttpRequest) -> HttpResponse:
     return render(request, "candidates/list.html", context)
 
 
-def candidate_detail(request: HttpRequest, candidate_pk: int) -> HttpResponse:
+def candidate_detail(request: RecruiterRequest, candidate_pk: int) -> HttpResponse:
     candidate = candidate_or_404(request, candidate_pk)
     return render(request, "candidates/detail.html", detail_context(request, candidate))
 
 
 @require_http_methods(["GET", "POST"])
-def candidate_create(request: HttpRequest) -> HttpResponse:
+def candidate_create(request: RecruiterRequest) -> HttpResponse:
     company = request_company(request)
     form = CandidateForm(request.POST or None, company=company, instance=Candidate(company=company))
     if request.method == "POST" and form.is_valid():
@@ -115,7 +116,7 @@ def candidate_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def candidate_edit(request: HttpRequest, candidate_pk: int) -> HttpResponse:
+def candidate_edit(request: RecruiterRequest, candidate_pk: int) -> HttpResponse:
     candidate = candidate_or_404(request, candidate_pk)
     form = CandidateForm(request.POST or None, company=request_company(request), instance=candidate)
     if request.method == "POST" and form.is_valid():
@@ -126,7 +127,7 @@ def candidate_edit(request: HttpRequest, candidate_pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def candidate_delete(request: HttpRequest, candidate_pk: int) -> HttpResponse:
+def candidate_delete(request: RecruiterRequest, candidate_pk: int) -> HttpResponse:
     candidate = candidate_or_404(request, candidate_pk)
     if request.method == "POST":
         name = candidate.name
@@ -142,7 +143,7 @@ def _back_to_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def bulk_change_stage(request: HttpRequest) -> HttpResponse:
+def bulk_change_stage(request: RecruiterRequest) -> HttpResponse:
     form = BulkStageForm(request.POST, company=request_company(request))
     if not form.is_valid():
         messages.error(request, "変更先の選考ステップを選んでください。")
@@ -159,7 +160,7 @@ def bulk_change_stage(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------- agents
 
 
-def agent_list(request: HttpRequest) -> HttpResponse:
+def agent_list(request: RecruiterRequest) -> HttpResponse:
     agents = (
         scoped(request, Agent).annotate(candidate_count=Count("candidates")).order_by("agency_name", "contact_name")
     )
@@ -167,7 +168,7 @@ def agent_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def agent_create(request: HttpRequest) -> HttpResponse:
+def agent_create(request: RecruiterRequest) -> HttpResponse:
     form = AgentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         agent = actions.save_agent(form, request_company(request), request.user)
@@ -177,7 +178,7 @@ def agent_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def agent_edit(request: HttpRequest, agent_pk: int) -> HttpResponse:
+def agent_edit(request: RecruiterRequest, agent_pk: int) -> HttpResponse:
     agent = get_scoped_or_404(request, Agent, pk=agent_pk)
     form = AgentForm(request.POST or None, instance=agent)
     if request.method == "POST" and form.is_valid():
@@ -188,7 +189,7 @@ def agent_edit(request: HttpRequest, agent_pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def agent_delete(request: HttpRequest, agent_pk: int) -> HttpResponse:
+def agent_delete(request: RecruiterRequest, agent_pk: int) -> HttpResponse:
     agent = get_scoped_or_404(request, Agent.objects.annotate(candidate_count=Count("candidates")), pk=agent_pk)
     if request.method == "POST":
         label = str(agent)

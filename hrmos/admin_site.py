@@ -11,7 +11,8 @@ class OperatorAdminSite(AdminSite):
     site_title = "HRMOS採用 運用管理"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        return super().has_permission(request) and request.user.company_id is None
+        user = request.user
+        return super().has_permission(request) and user.is_authenticated and user.company_id is None
 
 
 class OperatorAdminConfig(AdminConfig):

@@ -6,16 +6,20 @@ lapsed. Instead it gets `204` with `HX-Redirect` to the login page, which htmx f
 navigation, with `next` = the page the recruiter was on (LoginView checks `next` is ours).
 """
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import resolve_url
 
 
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
-    def handle_no_permission(self, request: HttpRequest, view_func) -> HttpResponse:
+    # The stub narrows the return type to Django's own answer (a redirect); any response works here.
+    def handle_no_permission(  # type: ignore[override]
+        self, request: HttpRequest, view_func: Callable[..., HttpResponseBase]
+    ) -> HttpResponse:
         if request.headers.get("HX-Request") != "true":
             return super().handle_no_permission(request, view_func)
         page = urlsplit(request.headers.get("HX-Current-URL", ""))

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from hrmos.http import AppRequest
 from hrmos.models import Company
 
 M = TypeVar("M", bound=models.Model)
@@ -47,7 +48,7 @@ class CompanyMiddleware:
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> Any:
+    def __call__(self, request: AppRequest) -> Any:
         request.company = SimpleLazyObject(lambda: _company_of(request))
         return self.get_response(request)
 

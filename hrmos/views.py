@@ -3,9 +3,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from hrmos.http import RecruiterRequest
+
 
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: RecruiterRequest) -> HttpResponse:
     if request.user.company_id is None and request.user.is_staff:
         return redirect("admin:index")
     return redirect("candidates:list")

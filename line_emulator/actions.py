@@ -4,7 +4,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import connection
+from django.db import connection, models
 
 from line_emulator import ids, runtime, sql
 from line_emulator.http import forget_tokens
@@ -44,7 +44,7 @@ def reset_all() -> None:
     dispatcher.clear()
     runtime.reset()
     forget_tokens()
-    tables = [
+    tables: list[type[models.Model]] = [
         WebhookAttempt,
         WebhookEvent,
         InboundMessage,

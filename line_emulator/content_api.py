@@ -36,7 +36,7 @@ def content(request: HttpRequest, channel: Channel, message_id: str) -> HttpResp
         return line_error(410, CONTENT_GONE)
     if _preparing(message):
         return HttpResponse(b"", status=202)
-    return HttpResponse(bytes(message.content), content_type=message.content_type or "application/octet-stream")
+    return HttpResponse(bytes(message.content or b""), content_type=message.content_type or "application/octet-stream")
 
 
 @require_GET
@@ -50,7 +50,7 @@ def preview(request: HttpRequest, channel: Channel, message_id: str) -> HttpResp
     if _gone(message):
         return line_error(410, CONTENT_GONE)
     if message.type == "image":
-        return HttpResponse(bytes(message.content), content_type=message.content_type or "image/jpeg")
+        return HttpResponse(bytes(message.content or b""), content_type=message.content_type or "image/jpeg")
     return HttpResponse(samples.png(120, 80, (60, 60, 60)), content_type="image/png")
 
 

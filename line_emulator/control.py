@@ -268,6 +268,7 @@ def _decoded(data: dict[str, Any]) -> dict[str, Any]:
 def messages(request: HttpRequest, data: dict[str, Any], channel_id: str, persona_id: str) -> HttpResponse:
     found = actions.channel_for(channel_id, Channel.MESSAGING)
     sent = conversations.send_message(found, actions.persona_for(persona_id), _decoded(data))
+    assert sent.message is not None  # a message sent by a persona is always stored
     body = {
         "message_id": sent.message.message_id,
         "webhook_event_id": sent.event.event_id,

@@ -106,7 +106,7 @@ def send_message(channel: Channel, persona: Persona, spec: dict[str, Any]) -> Se
     """The persona sends a message to the OA: store it (and its content), emit a message event."""
     if not channel.is_messaging:
         raise ActionError("messages go to Messaging API channels")
-    kind = spec.get("type")
+    kind = spec.get("type", "")
     if friend_state(channel, persona) == Friendship.BLOCKED:
         raise ActionError("ブロック中のアカウントにはメッセージを送れません。")
     fields = _content_fields(kind, spec) if kind in CONTENT_TYPES else {}

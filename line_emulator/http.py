@@ -24,13 +24,19 @@ CHANNEL_TOKEN_KINDS = (AccessToken.SHORT_LIVED, AccessToken.LONG_LIVED, AccessTo
 View = Callable[..., HttpResponse]
 
 
+class ApiRequest(HttpRequest):
+    """A request past RequestIdMiddleware."""
+
+    line_request_id: str
+
+
 class RequestIdMiddleware:
     """Every response carries a fresh `x-line-request-id`, as LINE's do."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: ApiRequest) -> HttpResponse:
         request.line_request_id = ids.request_id()
         response = self.get_response(request)
         response["x-line-request-id"] = request.line_request_id
@@ -165,7 +171,6 @@ def line_api(endpoint: str, *, channel_auth: bool = True, messaging_only: bool =
                 return line_error(429, RATE_LIMITED)
             return apply_fault(request, mode, lambda: view(request, channel, *args, **kwargs))
 
-        wrapper.line_endpoint = endpoint
         return wrapper
 
     return decorator

@@ -24,7 +24,7 @@ from line_emulator.http import (
     oauth_error,
     parse_json,
 )
-from line_emulator.models import AccessToken, AuthCode, Channel, Consent, Friendship
+from line_emulator.models import AccessToken, AuthCode, Channel, Consent, Friendship, Persona
 from line_emulator.store import writing
 
 ISSUER = "https://access.line.me"
@@ -33,13 +33,14 @@ REFRESH_TOKEN_LIFETIME = timedelta(days=90)
 CODE_LIFETIME = timedelta(minutes=10)
 
 
-def _client(form: Any) -> tuple[Channel | None, HttpResponse | None]:
+def _client(form: Any) -> Channel | HttpResponse:
+    """The Login channel the form's client credentials name, or the error to answer."""
     channel = Channel.objects.filter(channel_id=form.get("client_id", ""), kind=Channel.LOGIN).first()
     if channel is None:
-        return None, oauth_error("invalid_client", "invalid client_id")
+        return oauth_error("invalid_client", "invalid client_id")
     if not secrets.compare_digest(channel.secret, form.get("client_secret", "")):
-        return None, oauth_error("invalid_client", "invalid client_secret")
-    return channel, None
+        return oauth_error("invalid_client", "invalid client_secret")
+    return channel
 
 
 def _pkce_ok(challenge: str, verifier: str) -> bool:
@@ -96,9 +97,9 @@ def _scope_text(scopes: list[str]) -> str:
 
 
 def _exchange_code(form: Any) -> HttpResponse:
-    channel, error = _client(form)
-    if error:
-        return error
+    channel = _client(form)
+    if isinstance(channel, HttpResponse):
+        return channel
     with writing():
         code = AuthCode.objects.select_related("persona", "channel__provider").filter(code=form.get("code", "")).first()
         if (
@@ -123,14 +124,14 @@ def _exchange_code(form: Any) -> HttpResponse:
 
 
 def _refresh(form: Any) -> HttpResponse:
-    channel, error = _client(form)
-    if error:
-        return error
+    channel = _client(form)
+    if isinstance(channel, HttpResponse):
+        return channel
     with writing():
         old = AccessToken.objects.filter(
             refresh_token=form.get("refresh_token", "") or None, channel=channel, kind=AccessToken.USER
         ).first()
-        if old is None or old.refresh_expires_at <= runtime.now():
+        if old is None or old.refresh_expires_at is None or old.refresh_expires_at <= runtime.now():
             return oauth_error("invalid_grant", "invalid refresh token")
         refresh_token, refresh_expires_at = old.refresh_token, old.refresh_expires_at
         old.refresh_token = None
@@ -197,7 +198,12 @@ def _verify_id_token(form: Any) -> HttpResponse:
     if channel is None:
         return invalid("Invalid IdToken Audience.")
     try:
-        options = {"verify_exp": False, "verify_aud": False, "verify_iss": False, "verify_iat": False}
+        options: jwt.types.Options = {
+            "verify_exp": False,
+            "verify_aud": False,
+            "verify_iss": False,
+            "verify_iat": False,
+        }
         claims = jwt.decode(form.get("id_token", ""), channel.secret, algorithms=["HS256"], options=options)
     except jwt.PyJWTError:
         return invalid("Invalid IdToken.")
@@ -240,23 +246,24 @@ def revoke(request: HttpRequest) -> HttpResponse:
     return empty_ok()
 
 
-def _user(request: HttpRequest, scope: str) -> tuple[AccessToken | None, HttpResponse | None]:
+def _user(request: HttpRequest, scope: str) -> tuple[AccessToken, Persona] | HttpResponse:
+    """The request's user access token with `scope` and its persona, or the error to answer."""
     found = find_token(bearer_token(request), (AccessToken.USER,))
-    if found is None:
-        return None, line_error(401, AUTH_FAILED)
+    if found is None or found.persona is None:  # a user token always has its persona
+        return line_error(401, AUTH_FAILED)
     if scope not in found.scopes:
-        return None, line_error(403, f"The access token does not have the {scope} scope")
-    return found, None
+        return line_error(403, f"The access token does not have the {scope} scope")
+    return found, found.persona
 
 
 @require_GET
 def profile(request: HttpRequest) -> HttpResponse:
     """GET /v2/profile with a user access token (profile scope)."""
-    found, error = _user(request, "profile")
-    if error:
-        return error
-    persona = found.persona
-    body = {"userId": actions.user_id_of(found.channel.provider, persona), "displayName": persona.display_name}
+    found = _user(request, "profile")
+    if isinstance(found, HttpResponse):
+        return found
+    token, persona = found
+    body = {"userId": actions.user_id_of(token.channel.provider, persona), "displayName": persona.display_name}
     if persona.picture_url:
         body["pictureUrl"] = persona.picture_url
     if persona.status_message:
@@ -266,12 +273,12 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def userinfo(request: HttpRequest) -> HttpResponse:
-    found, error = _user(request, "openid")
-    if error:
-        return error
-    persona = found.persona
-    body = {"sub": actions.user_id_of(found.channel.provider, persona)}
-    if "profile" in found.scopes:
+    found = _user(request, "openid")
+    if isinstance(found, HttpResponse):
+        return found
+    token, persona = found
+    body = {"sub": actions.user_id_of(token.channel.provider, persona)}
+    if "profile" in token.scopes:
         body["name"] = persona.display_name
         if persona.picture_url:
             body["picture"] = persona.picture_url
@@ -281,13 +288,14 @@ def userinfo(request: HttpRequest) -> HttpResponse:
 @require_GET
 def friendship_status(request: HttpRequest) -> HttpResponse:
     """GET /friendship/v1/status: does the persona follow (and not block) the linked OA?"""
-    found, error = _user(request, "profile")
-    if error:
-        return error
-    oa = found.channel.linked_oa
+    found = _user(request, "profile")
+    if isinstance(found, HttpResponse):
+        return found
+    token, persona = found
+    oa = token.channel.linked_oa
     if oa is None:
         return line_error(400, "There is no LINE Official Account linked to this channel")
-    return json_response({"friendFlag": actions.friend_state(oa, found.persona) == Friendship.FOLLOWING})
+    return json_response({"friendFlag": actions.friend_state(oa, persona) == Friendship.FOLLOWING})
 
 
 @require_POST

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.core import signing
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods
@@ -216,8 +216,15 @@ def _scopes(session: LoginSession) -> list[str]:
     return session.params["scope"].split()
 
 
+def _persona_of(session: LoginSession) -> Persona:
+    """The persona who logged in: every step after the login form has one."""
+    if session.persona is None:
+        raise Http404("no one has logged in in this login session")
+    return session.persona
+
+
 def _after_login(request: HttpRequest, session: LoginSession) -> HttpResponse:
-    channel, persona = session.channel, session.persona
+    channel, persona = session.channel, _persona_of(session)
     if channel.status != Channel.PUBLISHED and not channel.role_personas.filter(pk=persona.pk).exists():
         return _bad_request(request, DEVELOPING)
     consent = Consent.objects.filter(channel=channel, persona=persona).first()
@@ -236,7 +243,7 @@ def _friend_option(session: LoginSession, bot_prompt: str) -> Channel | None:
     oa = session.channel.linked_oa
     if oa is None or session.params.get("bot_prompt") != bot_prompt:
         return None
-    return None if actions.friend_state(oa, session.persona) == Friendship.FOLLOWING else oa
+    return None if actions.friend_state(oa, _persona_of(session)) == Friendship.FOLLOWING else oa
 
 
 @require_http_methods(["GET", "POST"])
@@ -298,7 +305,7 @@ def _finish(session: LoginSession) -> HttpResponseRedirect:
         code = AuthCode.objects.create(
             code=ids.opaque(24),
             channel=session.channel,
-            persona=session.persona,
+            persona=_persona_of(session),
             redirect_uri=params["redirect_uri"],
             scopes=params["scope"].split(),
             nonce=params.get("nonce", ""),
@@ -312,9 +319,10 @@ def _finish(session: LoginSession) -> HttpResponseRedirect:
     if session.friend_option_shown:
         query["friendship_status_changed"] = "true" if session.add_friend else "false"
     response = HttpResponseRedirect(with_query(params["redirect_uri"], query))
-    if session.add_friend:
+    oa = session.channel.linked_oa
+    if session.add_friend and oa is not None:
         delay_ms = int(runtime.setting("follow_webhook_delay_ms"))
-        event = actions.follow(session.channel.linked_oa, session.persona, delay_ms=max(delay_ms, 0))
+        event = actions.follow(oa, _persona_of(session), delay_ms=max(delay_ms, 0))
         if event is not None and delay_ms < 0:
             # The app should see the follow webhook first: wait for its delivery, then a bit more.
             dispatcher.wait_processed([event.event_id], timeout=runtime.setting("webhook_timeout_ms") / 1000 + 1)

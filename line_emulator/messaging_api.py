@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from line_emulator import actions, conversations, runtime, sql, webhooks
-from line_emulator.http import MONTHLY_LIMIT, json_response, line_api, line_error, parse_json
+from line_emulator.http import MONTHLY_LIMIT, ApiRequest, json_response, line_api, line_error, parse_json
 from line_emulator.models import Channel, Friendship, WebhookEvent
 from line_emulator.store import writing
 from line_emulator.validation import (
@@ -71,7 +71,7 @@ def _remember_key(channel: Channel, endpoint: str, key: str, request_id: str, se
 
 @require_POST
 @line_api("POST /v2/bot/message/push")
-def push(request: HttpRequest, channel: Channel) -> HttpResponse:
+def push(request: ApiRequest, channel: Channel) -> HttpResponse:
     body, error = _json_object(request)
     if error:
         return error
@@ -107,7 +107,7 @@ def push(request: HttpRequest, channel: Channel) -> HttpResponse:
 
 @require_POST
 @line_api("POST /v2/bot/message/multicast")
-def multicast(request: HttpRequest, channel: Channel) -> HttpResponse:
+def multicast(request: ApiRequest, channel: Channel) -> HttpResponse:
     body, error = _json_object(request)
     if error:
         return error
@@ -144,7 +144,7 @@ def multicast(request: HttpRequest, channel: Channel) -> HttpResponse:
 
 @require_POST
 @line_api("POST /v2/bot/message/reply")
-def reply(request: HttpRequest, channel: Channel) -> HttpResponse:
+def reply(request: ApiRequest, channel: Channel) -> HttpResponse:
     if "X-Line-Retry-Key" in request.headers:
         return line_error(400, "The X-Line-Retry-Key header is not supported for this endpoint")
     body, error = _json_object(request)

@@ -63,7 +63,7 @@ def _sticker(message: dict[str, Any]) -> dict[str, Any]:
     return {"kind": "sticker", "icon": icon, "color": color}
 
 
-def _actions(actions_: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _actions(actions_: list[Any]) -> list[dict[str, Any]]:
     return [
         {
             "label": action.get("label") or action.get("text") or "選択",
@@ -96,7 +96,7 @@ def _oa_bubble(message: dict[str, Any]) -> dict[str, Any]:
             "text": template.get("text") or message.get("altText", ""),
             "actions": _actions(template.get("actions") or []),
         }
-    return {"kind": "card", "label": TYPE_LABELS.get(kind, str(kind)), "text": message.get("altText", "")}
+    return {"kind": "card", "label": TYPE_LABELS.get(str(kind), str(kind)), "text": message.get("altText", "")}
 
 
 def _my_bubble(message: InboundMessage, persona: Persona) -> dict[str, Any]:
@@ -220,7 +220,7 @@ def _uploaded(request: HttpRequest) -> tuple[bytes, str, str] | None:
     upload = request.FILES.get("file")
     if upload is None:
         return None
-    return upload.read(), upload.content_type or "application/octet-stream", upload.name
+    return upload.read(), upload.content_type or "application/octet-stream", upload.name or ""
 
 
 def _spec(request: HttpRequest, persona: Persona, action: str) -> dict[str, Any] | None:

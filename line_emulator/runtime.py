@@ -10,7 +10,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from line_emulator.models import EmulatorState
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     # "METHOD /path/template" -> requests per second, or {"limit": n, "per_seconds": s}.
@@ -107,7 +110,7 @@ class Runtime:
 _runtime = Runtime()
 
 
-def _state():
+def _state() -> "EmulatorState":
     from line_emulator.models import EmulatorState
 
     state, _ = EmulatorState.objects.get_or_create(pk=1)

@@ -7,6 +7,8 @@ A view asks for the connection to be dropped (the `reset` and `timeout` faults) 
 import contextlib
 import socket
 import struct
+from collections.abc import Iterable
+from typing import Any
 
 from django.core.servers.basehttp import ServerHandler, ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
@@ -15,6 +17,11 @@ DROP_CONNECTION = "line_emulator.drop_connection"
 
 
 class _ServerHandler(ServerHandler):
+    # wsgiref's run() sets the first two; our request handler sets the third.
+    environ: dict[str, Any]
+    result: Iterable[bytes]
+    request_handler: "_RequestHandler"
+
     def finish_response(self) -> None:
         if not self.environ.get(DROP_CONNECTION):
             super().finish_response()
@@ -33,6 +40,8 @@ class _RequestHandler(WSGIRequestHandler):
     # Headers and body are separate writes: with Nagle on, keep-alive clients wait out a delayed ACK.
     disable_nagle_algorithm = True
     dropped = False
+    server: "EmulatorServer"
+    connection: socket.socket  # type: ignore[assignment]  # django-stubs says a WSGIRequest; socketserver's is the socket
 
     def handle_one_request(self) -> None:
         # Django's handle_one_request with our ServerHandler.
@@ -47,7 +56,9 @@ class _RequestHandler(WSGIRequestHandler):
             return
         handler = _ServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ())
         handler.request_handler = self
-        handler.run(self.server.get_app())
+        app = self.server.get_app()
+        assert app is not None  # serve() set it
+        handler.run(app)
 
     def handle(self) -> None:
         # Django's handle() without the final shutdown(SHUT_WR): a dropped connection must not send FIN.
@@ -69,11 +80,11 @@ class EmulatorServer(ThreadedWSGIServer):
     # Parallel pushes from a fan-out benchmark arrive faster than accept() when the backlog is 10.
     request_queue_size = 256
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.dropped: set[socket.socket] = set()
 
-    def shutdown_request(self, request: socket.socket) -> None:
+    def shutdown_request(self, request: socket.socket | tuple[bytes, socket.socket]) -> None:
         if request in self.dropped:
             self.dropped.discard(request)
             self.close_request(request)

@@ -94,6 +94,8 @@ def accepted_retry_key(channel_id: str, endpoint: str, key: str) -> tuple[str, A
         return None
     request_id, sent_messages, accepted_at = row
     accepted = parse_datetime(accepted_at) if isinstance(accepted_at, str) else accepted_at
+    if accepted is None:
+        return None
     if timezone.is_naive(accepted):
         accepted = timezone.make_aware(accepted, UTC)
     return request_id, json.loads(sent_messages) if sent_messages else None, accepted

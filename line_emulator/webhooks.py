@@ -230,6 +230,8 @@ class Dispatcher:
         return None
 
     def _loop(self) -> None:
+        pool = self._pool
+        assert pool is not None  # start() makes the pool before this thread
         while True:
             with self._cond:
                 job = self._ready()
@@ -240,7 +242,7 @@ class Dispatcher:
                 self._running += 1
                 self._busy.add(job.channel_id)
             try:
-                self._pool.submit(self._run, job)
+                pool.submit(self._run, job)
             except RuntimeError:  # the interpreter is shutting down
                 return
 

@@ -49,7 +49,7 @@ def local_display(moment: datetime) -> str:
     return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
 
 
-class LineIntegrationQuerySet(models.QuerySet):
+class LineIntegrationQuerySet(models.QuerySet["LineIntegration"]):
     def for_company_or_none(self, company: Company | int) -> "LineIntegration | None":
         """The company's integration row whatever its status (check `is_linked`), or None when
         the company never started linking. Never creates one: see

@@ -21,12 +21,28 @@ from django.db import connection, models
 MAX_PARAMS = 30_000
 
 
+def column_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    """The model's field `name`, which must have a column (a reverse relation has none)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise ValueError(f"{model.__name__}.{name} has no column of its own")
+    return field
+
+
+def column_name(field: models.Field[Any, Any]) -> str:
+    """The field's column: every field that `column_field` hands out has one."""
+    if field.column is None:
+        raise ValueError(f"{field} has no column of its own")
+    return field.column
+
+
 class Columns:
     """Column order for one model, with helpers to prepare values the way Django would."""
 
     def __init__(self, model: type[models.Model], names: Sequence[str]) -> None:
         self.model = model
-        self.fields = [model._meta.get_field(name) for name in names]
+        self.fields = [column_field(model, name) for name in names]
+        self.column_names = [column_name(field) for field in self.fields]
         self.index = {name: i for i, name in enumerate(names)}
 
     def prep(self, name: str, value: Any) -> Any:
@@ -37,8 +53,25 @@ class Columns:
 
 
 # Values for these field types go to the database as given (text, numbers, a foreign key's id);
-# the others (UUIDs on SQLite, datetimes, JSON) are prepared the way Django would.
-_AS_GIVEN = (models.CharField, models.TextField, models.IntegerField, models.ForeignKey, models.BooleanField)
+# the others (UUIDs on SQLite, datetimes, JSON) are prepared the way Django would. Exact classes,
+# not isinstance: a subclass may change the value on its way in (an EncryptedTextField is a
+# TextField that encrypts it), so it is prepared like any other field.
+_AS_GIVEN: frozenset[type[models.Field[Any, Any]]] = frozenset(
+    {
+        models.CharField,
+        models.EmailField,
+        models.TextField,
+        models.IntegerField,
+        models.SmallIntegerField,
+        models.BigIntegerField,
+        models.PositiveIntegerField,
+        models.PositiveSmallIntegerField,
+        models.PositiveBigIntegerField,
+        models.BooleanField,
+        models.ForeignKey,
+        models.OneToOneField,
+    }
+)
 _AUTO_IDS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
 
 
@@ -69,7 +102,7 @@ class Rows(Columns):
                 if default is None and not f.null:
                     raise ValueError(f"{model.__name__}.{f.name} is NOT NULL without a default: give it a value")
                 self.template.append(self.prep(f.name, default))
-        self._preparing = [None if isinstance(f, _AS_GIVEN) else f for f in self.fields]
+        self._preparing = [None if type(f) in _AS_GIVEN else f for f in self.fields]
 
     def row(self, **values: Any) -> list[Any]:
         row = self.template.copy()
@@ -86,9 +119,9 @@ def insert(columns: Columns, rows: Sequence[Sequence[Any]], *, returning: Sequen
         return []
     quote = connection.ops.quote_name
     table = quote(columns.model._meta.db_table)
-    names = ", ".join(quote(field.column) for field in columns.fields)
+    names = ", ".join(quote(column) for column in columns.column_names)
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    returned = ", ".join(quote(columns.model._meta.get_field(n).column) for n in returning)
+    returned = ", ".join(quote(column_name(column_field(columns.model, n))) for n in returning)
     tail = f" RETURNING {returned}" if returning else ""
     per_batch = max(1, MAX_PARAMS // len(columns))
     results: list[tuple] = []
@@ -129,7 +162,7 @@ def _copy(columns: Columns, names: Sequence[str], rows: Sequence[Sequence[Any]])
 def insert_rows(columns: Columns, rows: Sequence[Sequence[Any]]) -> None:
     """Insert prepared rows (the model's primary key among the columns)."""
     if connection.vendor == "postgresql" and rows:
-        _copy(columns, [f.column for f in columns.fields], rows)
+        _copy(columns, columns.column_names, rows)
     else:
         insert(columns, rows)
 
@@ -146,7 +179,7 @@ def insert_with_ids(columns: Columns, rows: Sequence[Sequence[Any]]) -> list[int
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
         )
         ids = [row[0] for row in cursor.fetchall()]
-    _copy(columns, ["id", *(f.column for f in columns.fields)], [[pk, *row] for pk, row in zip(ids, rows, strict=True)])
+    _copy(columns, ["id", *columns.column_names], [[pk, *row] for pk, row in zip(ids, rows, strict=True)])
     return ids
 
 
@@ -173,13 +206,14 @@ def update_rows(
         return model._default_manager.filter(**where).bulk_update(objects, field_names, batch_size=500)
     quote = connection.ops.quote_name
     pk = model._meta.pk
-    fields = [model._meta.get_field(name) for name in field_names]
+    fields = [column_field(model, name) for name in field_names]
     columns = [pk, *fields]
+    names = [quote(column_name(field)) for field in columns]  # the primary key's first
     casts = ", ".join(f"%s::{field.db_type(connection)}" for field in columns)
-    aliases = ", ".join(quote(field.column) for field in columns)
-    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
-    conditions = [(model._meta.get_field(name), value) for name, value in where.items()]
-    extra = "".join(f" AND t.{quote(field.column)} = %s" for field, _ in conditions)
+    aliases = ", ".join(names)
+    assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
+    conditions = [(column_field(model, name), value) for name, value in where.items()]
+    extra = "".join(f" AND t.{quote(column_name(field))} = %s" for field, _ in conditions)
     extra_params = [field.get_db_prep_save(value, connection) for field, value in conditions]
     table = quote(model._meta.db_table)
     per_batch = max(1, MAX_PARAMS // len(columns))
@@ -190,7 +224,7 @@ def update_rows(
             values = ", ".join([f"({casts})"] * len(chunk))
             sql = (
                 f"UPDATE {table} AS t SET {assignments} FROM (VALUES {values}) AS v({aliases}) "  # noqa: S608
-                f"WHERE t.{quote(pk.column)} = v.{quote(pk.column)}{extra}"
+                f"WHERE t.{names[0]} = v.{names[0]}{extra}"
             )
             params = [
                 field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in chunk for field in columns

@@ -211,7 +211,7 @@ class EmulatorClient:
 
     def outbox(self, channel_id: str, **filters: str) -> list[dict[str, Any]]:
         """Pushed, multicast and replied messages, one row per recipient (filters: to, kind, retry_key)."""
-        return self._call("GET", f"/_emu/channels/{channel_id}/outbox", **filters)["messages"]
+        return self._call("GET", f"/_emu/channels/{channel_id}/outbox", None, **filters)["messages"]
 
     def webhook_log(self, channel_id: str) -> list[dict[str, Any]]:
         """Each delivery attempt: event_ids, status_code, reason, is_redelivery, latency_ms, body, signature."""

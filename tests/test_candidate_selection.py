@@ -1,19 +1,23 @@
+from typing import cast
+
 import pytest
 from django.http import QueryDict
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 
 from candidates.listing import filtered_candidates, selected_candidates
 from candidates.models import Candidate, Stage
+from hrmos.http import RecruiterRequest
 from tests.conftest import make_candidate
 
 pytestmark = pytest.mark.django_db
 
 
 def post_request(recruiter, data: dict) -> tuple:
-    request = RequestFactory().post("/", data)
+    request = cast(RecruiterRequest, RequestFactory().post("/", data))
     request.user = recruiter
-    request.company = recruiter.company
+    request.company = SimpleLazyObject(lambda: recruiter.company)  # as CompanyMiddleware does
     return request, request.POST
 
 

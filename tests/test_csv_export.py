@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def export_text(response) -> str:
     assert isinstance(response, StreamingHttpResponse)
-    return b"".join(response.streaming_content).decode("utf-8")
+    return response.getvalue().decode("utf-8")
 
 
 def test_export_is_streamed_utf8_with_bom(recruiter_client, candidate):

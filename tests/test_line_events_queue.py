@@ -94,7 +94,7 @@ def test_a_task_out_of_budget_hands_over_to_a_fresh_task(client, company, friend
 
 def test_claims_are_small(client, company, friend):
     rows = store_texts(client, company, events.BATCH + 5)
-    claimed_while_running = []
+    claimed_while_running: list[int] = []
 
     def look(**kwargs):
         if not claimed_while_running:
@@ -336,7 +336,7 @@ def test_a_candidate_who_links_while_their_message_is_processed_still_gets_it_on
     post(client, company, fixture_body("message_text"))
     candidate = make_candidate(company)
     handle_message = handlers.HANDLERS["message"]
-    raced = []
+    raced: list[str] = []
 
     def linked_meanwhile(event):
         outcome = handle_message(event)  # no account yet: "unlinked", about to be written

@@ -211,7 +211,7 @@ def test_resend_mails_a_fresh_invitation_through_the_pipeline(
     assert send.include_friend_invitation and send.recipient_count == 1
     [email] = mail.outbox
     assert "e@example.com" in email.to[0]
-    urls = re.findall(r"http\S+/line/friend/[\w-]+/", email.body)
+    urls = re.findall(r"http\S+/line/friend/[\w-]+/", str(email.body))
     assert len(urls) == 1
     fresh = FriendInvitation.objects.filter(candidate=candidate).order_by("-created_at").first()
     assert fresh.is_valid_at(timezone.now())

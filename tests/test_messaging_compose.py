@@ -3,6 +3,7 @@ and bad input. LINE pushes themselves are tested against the emulator elsewhere;
 LINE delivery is ever left queued for a worker (the rules skip them, or workers don't run)."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core import mail
@@ -42,7 +43,7 @@ def befriend(candidate: Candidate, n: int, state=LineAccount.FriendState.FRIEND)
 
 
 def draft(**fields) -> Draft:
-    values = {
+    values: dict[str, Any] = {
         "kind": Kind.BULK,
         "subject": "説明会のご案内",
         "body": "{{候補者氏名}}様\n\n{{企業名}}の{{送信者名}}です。",

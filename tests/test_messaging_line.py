@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -55,7 +56,7 @@ def friend(line_emulator, line_pair, company, n: int, *, state: str = "friend", 
 
 
 def bulk(company, recruiter, candidates, **fields) -> Send:
-    values = {
+    values: dict[str, Any] = {
         "kind": Kind.BULK,
         "subject": "説明会のご案内",
         "body": "{{候補者氏名}}様\n説明会のご案内です。",
@@ -245,7 +246,7 @@ def test_friend_invitations_carry_a_fresh_link_per_candidate_and_store_only_its_
         )
     tokens = {}
     for email in mail.outbox:
-        found = re.findall(r"https://ats\.example\.com/line/friend/([A-Za-z0-9_-]+)/", email.body)
+        found = re.findall(r"https://ats\.example\.com/line/friend/([A-Za-z0-9_-]+)/", str(email.body))
         assert len(found) == 1 and "有効期限：1週間" in email.body
         tokens[email.recipients()[0]] = found[0]
     assert len(set(tokens.values())) == 3  # a different URL for each candidate

@@ -2,6 +2,8 @@
 is about, personal links minted only as each message goes out, and refusals at compose time
 instead of a message with a gap."""
 
+from typing import Any
+
 import pytest
 from django.core import mail
 
@@ -52,7 +54,11 @@ def registered(monkeypatch):
 
 
 def draft(**fields) -> Draft:
-    values = {"kind": Kind.BULK, "subject": "{{ステップ名}}のご案内", "body": "{{候補者氏名}}様\n{{ステップ名}}です。"}
+    values: dict[str, Any] = {
+        "kind": Kind.BULK,
+        "subject": "{{ステップ名}}のご案内",
+        "body": "{{候補者氏名}}様\n{{ステップ名}}です。",
+    }
     values.update(fields)
     return Draft(**values)
 

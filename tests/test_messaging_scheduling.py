@@ -3,6 +3,7 @@ until then, and a cancel that races the dispatcher never sends."""
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 def schedule(company, recruiter, candidates, *, minutes: int = 30, **fields) -> Send:
-    values = {
+    values: dict[str, Any] = {
         "kind": Kind.BULK,
         "subject": "面接のご案内",
         "body": "{{姓}}様",
@@ -203,7 +204,7 @@ def test_cancel_racing_the_dispatcher_never_sends(company, recruiter, monkeypatc
                 company, recruiter, [candidate], minutes=0, scheduled_at=timezone.now() + timedelta(seconds=30)
             )
         barrier = threading.Barrier(2)
-        answers: dict[str, object] = {}
+        answers: dict[str, Any] = {}
 
         def dispatch(result=result, barrier=barrier, answers=answers):
             barrier.wait()

@@ -24,8 +24,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _reset_publisher_pools() -> None:
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    # Private state that celery-types does not declare.
+    celery_app._pool = None  # type: ignore[attr-defined]
+    celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -40,11 +41,10 @@ def broker_down(monkeypatch):
     monkeypatch.setenv("CELERY_BROKER_URL", unreachable)  # Celery reads it before its own setting
     monkeypatch.delenv("CELERY_BROKER_WRITE_URL", raising=False)
     conf.task_always_eager = False
-    conf.broker_url = unreachable
-    conf.broker_transport_options = {}
+    conf.update(broker_url=unreachable, broker_transport_options={})
     _reset_publisher_pools()
     yield
-    conf.broker_url, conf.broker_transport_options = saved
+    conf.update(broker_url=saved[0], broker_transport_options=saved[1])
     conf.task_always_eager = True
     _reset_publisher_pools()
 

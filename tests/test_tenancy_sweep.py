@@ -14,6 +14,7 @@ webhook, callback, friend registration page)? Add its URL name to PUBLIC_URL_NAM
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pytest
 from django.apps import apps
@@ -27,6 +28,8 @@ from hrmos.models import Company, User
 from tests.conftest import make_candidate, make_recruiter
 
 pytestmark = pytest.mark.django_db
+
+T = TypeVar("T")
 
 # URL names anyone may open without logging in. Other apps add theirs here.
 PUBLIC_URL_NAMES: set[str] = {
@@ -64,7 +67,7 @@ class Objects:
     company: Company
     cache: dict
 
-    def get(self, key: str, create: Callable[[], object]) -> object:
+    def get(self, key: str, create: Callable[[], T]) -> T:
         if key not in self.cache:
             self.cache[key] = create()
         return self.cache[key]

@@ -34,7 +34,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import IO, Any
 from urllib.parse import quote
 from uuid import UUID
 
@@ -382,7 +382,7 @@ def push_text_messages(
 def download_message_content(
     token: str,
     message_id: str,
-    destination: BinaryIO,
+    destination: IO[bytes],
     *,
     max_bytes: int,
     deadline_seconds: float = CONTENT_DEADLINE_SECONDS,

@@ -124,12 +124,8 @@ def authorize_url(
         "prompt": prompt,
         "ui_locales": "ja",
     }
-    return f"{settings.LINE_ACCESS_BASE}{AUTHORIZE_PATH}?{urlencode(params, quote_via=_quote)}"
-
-
-def _quote(value: str, safe: str = "", encoding: str | None = None, errors: str | None = None) -> str:
-    # Spaces as %20 (LINE's examples: scope=openid%20profile), not "+".
-    return quote(value, safe=safe, encoding=encoding, errors=errors)
+    # quote: spaces as %20 (LINE's examples: scope=openid%20profile), not quote_plus's "+".
+    return f"{settings.LINE_ACCESS_BASE}{AUTHORIZE_PATH}?{urlencode(params, quote_via=quote)}"
 
 
 # --- HTTP ----------------------------------------------------------------------------------

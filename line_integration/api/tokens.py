@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeGuard, TypeVar
 
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -47,7 +47,7 @@ class IntegrationNotLinked(Exception):
     """The company's LINE integration is not 連携中: there is no channel to call."""
 
 
-def _usable(expires_at: datetime | None, now: datetime) -> bool:
+def _usable(expires_at: datetime | None, now: datetime) -> TypeGuard[datetime]:
     return expires_at is not None and expires_at - REFRESH_MARGIN > now
 
 

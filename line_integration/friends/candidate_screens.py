@@ -13,6 +13,8 @@ candidate deletes the LINE account with it (CASCADE).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -136,16 +138,17 @@ def candidate_tab(request: HttpRequest, candidate_pk: int) -> HttpResponse:
     account = LineAccount.objects.filter(candidate=candidate).first()
     integration = LineIntegration.objects.for_company_or_none(candidate.company_id)
     linked = integration is not None and integration.is_linked
-    invitations = list(candidate.friend_invitations.order_by("-created_at")[:20])
-    for invitation in invitations:
-        invitation.status_label, invitation.status_tone = _invitation_status(invitation, now)
-    attempts = list(
-        LineLoginAttempt.objects.filter(invitation__candidate=candidate)
+    # (invitation, status label, badge tone) and (attempt, reason label): the template unpacks them.
+    invitations = [
+        (invitation, *_invitation_status(invitation, now))
+        for invitation in candidate.friend_invitations.order_by("-created_at")[:20]
+    ]
+    attempts = [
+        (attempt, reason_label(attempt.failure_reason))
+        for attempt in LineLoginAttempt.objects.filter(invitation__candidate=candidate)
         .exclude(outcome=LineLoginAttempt.Outcome.PENDING)
         .order_by("-created_at")[:5]
-    )
-    for attempt in attempts:
-        attempt.reason_label = reason_label(attempt.failure_reason)
+    ]
     conflicts = list(open_conflicts(candidate))
     resend_url = _resend_url(candidate)
     resend_blocked = ""
@@ -172,7 +175,7 @@ def candidate_tab(request: HttpRequest, candidate_pk: int) -> HttpResponse:
     )
 
 
-def _invitation_status(invitation: FriendInvitation, now: object) -> tuple[str, str]:
+def _invitation_status(invitation: FriendInvitation, now: datetime) -> tuple[str, str]:
     if invitation.used_at is not None:
         return "使用済み", "success"
     if invitation.expires_at <= now:

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from uuid import UUID
 
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -344,7 +345,7 @@ class ResultView:
     add_friend_url: str
 
 
-def result_for(attempt_public_id: object) -> ResultView | None:
+def result_for(attempt_public_id: UUID) -> ResultView | None:
     """The result page of a finished login: completion, or the add-friend button while the
     candidate is not (yet) a friend. Its state is read live, so a reload after adding the OA
     shows the completion."""
@@ -374,7 +375,7 @@ def completion_view(account: LineAccount) -> ResultView:
     )
 
 
-def attempt_for_retry(attempt_public_id: object) -> LineLoginAttempt | None:
+def attempt_for_retry(attempt_public_id: UUID) -> LineLoginAttempt | None:
     return (
         LineLoginAttempt.objects.select_related("invitation__candidate", "invitation__company")
         .filter(public_id=attempt_public_id)

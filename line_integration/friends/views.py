@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -126,7 +127,7 @@ def friend(request: HttpRequest, token: str) -> HttpResponse:
 
 @candidate_page
 @require_http_methods(["GET", "HEAD", "POST"])
-def friend_retry(request: HttpRequest, attempt_id: Any) -> HttpResponse:
+def friend_retry(request: HttpRequest, attempt_id: UUID) -> HttpResponse:
     """「もう一度試す」 from the failure page: the same landing page for the same invitation."""
     attempt = flow.attempt_for_retry(attempt_id)
     if attempt is None:
@@ -142,12 +143,15 @@ def callback(request: HttpRequest, public_id: str) -> HttpResponse:
     result = flow.handle_callback(
         company, request.GET.dict(), session_state_hashes=flow.remembered_states(request.session)
     )
-    if result.attempt is not None:
-        states = [h for h in flow.remembered_states(request.session) if h != result.attempt.state_hash]
+    attempt = result.attempt
+    if attempt is not None:
+        states = [h for h in flow.remembered_states(request.session) if h != attempt.state_hash]
         request.session[flow.SESSION_KEY] = states
-    if result.outcome in (flow.Outcome.FRIEND, flow.Outcome.NOT_FRIEND, flow.Outcome.ALREADY_REGISTERED):
-        return redirect(reverse("line:friend_result", args=[result.attempt.public_id]))
-    retry_url = reverse("line:friend_retry", args=[result.attempt.public_id]) if result.can_retry else ""
+    # A login that got this far always has its attempt; only failures may have none.
+    succeeded = (flow.Outcome.FRIEND, flow.Outcome.NOT_FRIEND, flow.Outcome.ALREADY_REGISTERED)
+    if attempt is not None and result.outcome in succeeded:
+        return redirect(reverse("line:friend_result", args=[attempt.public_id]))
+    retry_url = reverse("line:friend_retry", args=[attempt.public_id]) if attempt and result.can_retry else ""
     context = {
         "company": company,
         "retry_url": retry_url,
@@ -164,7 +168,7 @@ def callback(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @candidate_page
 @require_GET
-def friend_result(request: HttpRequest, attempt_id: Any) -> HttpResponse:
+def friend_result(request: HttpRequest, attempt_id: UUID) -> HttpResponse:
     """Where a successful callback lands: completion, or the add-friend button until the
     candidate is a friend (read live: reload after adding the account)."""
     result = flow.result_for(attempt_id)

@@ -87,7 +87,8 @@ class LineSettingsForm(forms.Form):
         return self._clean_secret("login")
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for prefix in ("messaging", "login"):
             id_name, secret_name = f"{prefix}_channel_id", f"{prefix}_channel_secret"
             if cleaned.get(secret_name) or secret_name in self.errors:

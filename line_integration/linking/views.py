@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
+from hrmos.http import RecruiterRequest
 from hrmos.models import AuditEvent, Company
 from hrmos.tenancy import request_company
 from line_integration.api.client import LineError
@@ -72,7 +73,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @sensitive_post_parameters("messaging_channel_secret", "login_channel_secret")
-def link(request: HttpRequest) -> HttpResponse:
+def link(request: RecruiterRequest) -> HttpResponse:
     company = request_company(request)
     integration = _integration(company)
     was_linked = integration.is_linked
@@ -91,7 +92,7 @@ def link(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def unlink(request: HttpRequest) -> HttpResponse:
+def unlink(request: RecruiterRequest) -> HttpResponse:
     company = request_company(request)
     if not _integration(company).is_linked:
         messages.info(request, "LINE連携は開始されていません。")
@@ -106,7 +107,7 @@ def unlink(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def setup_webhook(request: HttpRequest) -> HttpResponse:
+def setup_webhook(request: RecruiterRequest) -> HttpResponse:
     company = request_company(request)
     error = ""
     try:

@@ -25,8 +25,10 @@ import os
 import threading
 import time
 from datetime import timedelta
+from typing import TypedDict
 
 from celery import shared_task
+from celery.contrib.django.task import DjangoTask
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
@@ -40,7 +42,17 @@ logger = logging.getLogger(__name__)
 # the web worker's GIL), and an event waits at most this long before a worker is told about it.
 WAKE_INTERVAL = 0.25
 
-DB_RETRY = {
+
+class RetryOptions(TypedDict):
+    """The retry options of `shared_task`, typed so that `**DB_RETRY` is checked key by key."""
+
+    autoretry_for: tuple[type[BaseException], ...]
+    retry_backoff: bool
+    retry_backoff_max: int
+    max_retries: int
+
+
+DB_RETRY: RetryOptions = {
     "autoretry_for": (OperationalError, InterfaceError),
     "retry_backoff": True,
     "retry_backoff_max": 60,
@@ -80,7 +92,8 @@ def process_pending(company_id: int | None = None) -> int:
     return len(drained.results)
 
 
-@shared_task(name="line_integration.tasks.process_event", **DB_RETRY)
+# base=DjangoTask (already every task's class, see hrmos/celery.py) tells mypy about delay_on_commit.
+@shared_task(name="line_integration.tasks.process_event", base=DjangoTask, **DB_RETRY)
 def process_event(event_id: int) -> str | None:
     """One event: a retry with backoff, or a manual re-run (admin's 再処理)."""
     result = queue.process_event(event_id)
@@ -90,7 +103,7 @@ def process_event(event_id: int) -> str | None:
     return result.outcome
 
 
-@shared_task(name="line_integration.tasks.download_content", **DB_RETRY)
+@shared_task(name="line_integration.tasks.download_content", base=DjangoTask, **DB_RETRY)
 def download_content(event_id: int) -> str | None:
     """The image, video, audio or file of one message event (see queue.download_content)."""
     result = queue.download_content(event_id)

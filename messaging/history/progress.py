@@ -43,7 +43,7 @@ class ChannelProgress:
 
     @property
     def label(self) -> str:
-        return Channel(self.channel).label
+        return str(Channel(self.channel).label)
 
 
 def progress(send: Send) -> list[ChannelProgress]:

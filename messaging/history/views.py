@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from hrmos.http import RecruiterRequest
 from hrmos.tenancy import get_scoped_or_404, scoped
 from messaging.history.progress import progress
 from messaging.models import Channel, Delivery, MessageAttachment, Send, SendAttachment
@@ -39,13 +40,11 @@ def send_list(request: HttpRequest) -> HttpResponse:
         Delivery.objects.filter(send__in=[s.pk for s in page]).values("send_id", "status").annotate(n=Count("id"))
     ):
         counts[row["send_id"]][row["status"]] = row["n"]
-    for send in page:
-        send.delivery_counts = counts.get(send.pk, {})
     scheduled_count = scoped(request, Send).filter(status=Send.Status.SCHEDULED).count()
     return render(
         request,
         "messaging/send_list.html",
-        {"page": page, "tab": tab, "scheduled_count": scheduled_count},
+        {"page": page, "tab": tab, "scheduled_count": scheduled_count, "counts": dict(counts)},
     )
 
 
@@ -70,7 +69,7 @@ def _recipient_rows(send: Send, status: str, page_number: str | None) -> tuple:
             {
                 "name": first.recipient_name,
                 "candidate": first.candidate,
-                "address": channels.get(Channel.EMAIL).address if Channel.EMAIL in channels else "",
+                "address": channels[Channel.EMAIL].address if Channel.EMAIL in channels else "",
                 "recipient_kind": first.get_recipient_kind_display(),
                 "email": channels.get(Channel.EMAIL),
                 "line": channels.get(Channel.LINE),
@@ -108,12 +107,12 @@ def send_progress(request: HttpRequest, send_pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def send_edit(request: HttpRequest, send_pk: int) -> HttpResponse:
+def send_edit(request: RecruiterRequest, send_pk: int) -> HttpResponse:
     send = get_scoped_or_404(request, Send, pk=send_pk)
     if send.status != Send.Status.SCHEDULED:
         flash.warning(request, "この送信はすでに送信が始まっているか、キャンセルされているため変更できません。")
         return redirect("messaging:send_detail", send_pk=send.pk)
-    form_kwargs = {
+    form_kwargs: forms.ComposeOptions = {
         "kind": send.kind,
         "company": send.company,
         "recipient_count": send.recipient_count,
@@ -158,7 +157,7 @@ def send_edit(request: HttpRequest, send_pk: int) -> HttpResponse:
 
 
 @require_POST
-def send_cancel(request: HttpRequest, send_pk: int) -> HttpResponse:
+def send_cancel(request: RecruiterRequest, send_pk: int) -> HttpResponse:
     send = get_scoped_or_404(request, Send, pk=send_pk)
     if scheduling.cancel_scheduled_send(send, user=request.user):
         flash.success(request, "送信予約をキャンセルしました。このメッセージは送信されません。")

@@ -23,12 +23,13 @@ from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import BadHeaderError, EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
 from line_integration.friends.invitations import issue_invitation
 from messaging import rendering, rules
 from messaging.addresses import reply_address, site_domain
-from messaging.models import Delivery, RecipientKind, SendAttachment
+from messaging.models import Delivery, RecipientKind, Send, SendAttachment
 from messaging.outbox import rows
 from messaging.placeholders import SendScope
 
@@ -40,6 +41,8 @@ REASON_BAD_HEADER = "メールのヘッダーに使えない文字（改行な�
 def _address(delivery: Delivery) -> tuple[str, str]:
     """(current address, reason when there is none) for the delivery's recipient."""
     candidate = delivery.candidate
+    if candidate is None:
+        return "", rules.REASON_CANDIDATE_DELETED
     if delivery.recipient_kind == RecipientKind.AGENT:
         if candidate.agent is None:
             return "", rules.REASON_NO_AGENT
@@ -67,7 +70,7 @@ def _permanent(exc: Exception) -> bool:
     return False
 
 
-def _reply_to(send) -> list[str]:
+def _reply_to(send: Send) -> list[str]:
     """Candidates' replies go to the company's inbound address when the inbound door is open,
     so they land on the timeline; otherwise to the recruiter who sent."""
     if settings.INBOUND_EMAIL_SECRET:
@@ -75,7 +78,9 @@ def _reply_to(send) -> list[str]:
     return [send.created_by.email] if send.created_by is not None and send.created_by.email else []
 
 
-def build(delivery: Delivery, body: str, attachments: list[SendAttachment], connection) -> EmailMessage:
+def build(
+    delivery: Delivery, body: str, attachments: list[SendAttachment], connection: BaseEmailBackend
+) -> EmailMessage:
     send = delivery.send
     headers = {"Message-ID": f"<{delivery.id}@{site_domain()}>"}
     origin = send.in_reply_to
@@ -170,11 +175,14 @@ def _prepare(delivery: Delivery, prepared: list[Delivery], scope: SendScope) -> 
     return None
 
 
-def _message(delivery: Delivery, attachments: list[SendAttachment], connection, scope: SendScope) -> EmailMessage:
+def _message(
+    delivery: Delivery, attachments: list[SendAttachment], connection: BaseEmailBackend, scope: SendScope
+) -> EmailMessage:
     send = delivery.send
     now = timezone.now()
     body = rendering.fill_links(delivery.rendered_body, rendering.recipient_of(delivery, scope), now)
     if send.include_friend_invitation and delivery.recipient_kind == RecipientKind.CANDIDATE:
+        assert delivery.candidate is not None  # _prepare skipped the deliveries of deleted candidates
         # Minted per attempt: a resend carries a new link, the earlier one stays valid.
         url = issue_invitation(delivery.candidate, now=now, delivery_id=delivery.id)
         body = rendering.render(body, {rendering.FRIEND_URL: url})

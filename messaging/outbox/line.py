@@ -19,7 +19,7 @@ import logging
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db import connections
@@ -57,6 +57,12 @@ def _push(integration: LineIntegration, delivery: Delivery, texts: list[str]) ->
         connections.close_all()  # a 401 re-mint touches the database from this thread
 
 
+class RequestId(TypedDict, total=False):
+    """LINE's request id for the delivery's row, when LINE answered with one."""
+
+    line_request_id: str
+
+
 # Every further push of the send would be refused the same way: fail the rest at once.
 FAIL_FAST = (rules.REASON_QUOTA, rules.REASON_LINE_AUTH)
 
@@ -72,7 +78,7 @@ def classify(delivery: Delivery, result: Any, limit: ratelimit.Limit | None, buc
     if isinstance(result, tokens.IntegrationNotLinked):
         return rows.skipped(delivery, rules.REASON_UNLINKED)
     if isinstance(result, LineError):
-        request = {"line_request_id": result.request_id} if result.request_id else {}
+        request: RequestId = {"line_request_id": result.request_id} if result.request_id else {}
         if result.kind == LineErrorKind.QUOTA_EXHAUSTED:
             return rows.failed(delivery, rules.REASON_QUOTA, **request)
         if result.kind == LineErrorKind.RATE_LIMITED:

@@ -37,7 +37,7 @@ RETRY_BASE_SECONDS = 2.0
 MAX_THROTTLED = 60
 REASON_CRASHED = "処理中に異常終了しました"
 
-BATCH = {Channel.LINE: 100, Channel.EMAIL: 50}
+BATCH: dict[str, int] = {Channel.LINE: 100, Channel.EMAIL: 50}
 NOT_FINAL = (Delivery.Status.SCHEDULED, Delivery.Status.QUEUED, Delivery.Status.SENDING)
 
 

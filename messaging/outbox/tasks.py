@@ -19,7 +19,7 @@ from messaging.outbox import sweep as sweeping
 
 log = logging.getLogger(__name__)
 
-PARALLEL_DRAINS = {Channel.LINE: 2, Channel.EMAIL: 2}
+PARALLEL_DRAINS: dict[str, int] = {Channel.LINE: 2, Channel.EMAIL: 2}
 SWEEP_WAKE_DEDUP_SECONDS = 20
 
 

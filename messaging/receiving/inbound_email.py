@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html import unescape
@@ -120,12 +120,12 @@ def _addresses(message: EmailMessage, recipients: Sequence[str]) -> list[str]:
     return [address for address in found if address]
 
 
-def _text_of(part: EmailMessage) -> str:
+def _text_of(part: MIMEPart) -> str:
     try:
         text = part.get_content()
     except (LookupError, ValueError, AssertionError):  # unknown charset, broken encoding
-        payload = part.get_payload(decode=True) or b""
-        text = payload.decode("utf-8", errors="replace")
+        payload = part.get_payload(decode=True)
+        text = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
     if not isinstance(text, str):
         return ""
     if part.get_content_type() == "text/html":
@@ -206,8 +206,8 @@ def receive(raw: bytes, *, recipients: Sequence[str] = ()) -> Result:
 def _raw_from(request: HttpRequest) -> bytes:
     if request.content_type == "multipart/form-data":
         for name in FORM_FIELDS:
-            if name in request.FILES:
-                return request.FILES[name].read(MAX_BYTES + 1)
+            if (upload := request.FILES.get(name)) is not None:
+                return upload.read(MAX_BYTES + 1)
             if request.POST.get(name):
                 return request.POST[name].encode("utf-8")
         return b""

@@ -52,7 +52,7 @@ class AutomaticKind:
 
     @property
     def label(self) -> str:
-        return Kind(self.kind).label
+        return str(Kind(self.kind).label)
 
 
 @dataclass(frozen=True)

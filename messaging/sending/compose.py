@@ -69,7 +69,7 @@ class Draft:
     context: dict[str, Any] = field(default_factory=dict)
 
     def channels(self) -> list[str]:
-        channels = []
+        channels: list[str] = []
         if self.send_email:
             channels.append(Channel.EMAIL)
         if self.wants_line:
@@ -202,7 +202,7 @@ def _recipients(candidates: QuerySet[Candidate] | Iterable[int], company: Compan
     """The company's candidates among `candidates` (another company's ids match nothing)."""
     queryset = Candidate.objects.filter(company=company)
     if isinstance(candidates, QuerySet):
-        return queryset.filter(pk__in=candidates.order_by().values("pk"))
+        return queryset.filter(pk__in=candidates.order_by().values_list("pk", flat=True))
     return queryset.filter(pk__in=list(candidates))
 
 
@@ -318,7 +318,7 @@ def _write_send(
                 company=company,
                 send=send,
                 file=upload,
-                name=upload.name,
+                name=upload.name or "",
                 size=upload.size or 0,
                 content_type=getattr(upload, "content_type", "") or "",
             )
@@ -336,7 +336,7 @@ def _write_send(
             send_id=send.pk,
             recipients=len(rows),
             channels=channels,
-            scheduled_at=draft.scheduled_at.isoformat() if scheduled else None,
+            scheduled_at=draft.scheduled_at.isoformat() if draft.scheduled_at is not None else None,
         )
     return send
 

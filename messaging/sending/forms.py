@@ -4,11 +4,13 @@ the POST into a `Draft` and shows the messages next to the right fields."""
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Required, TypedDict
 
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 
+from hrmos.models import Company
 from messaging import placeholders, rendering
 from messaging.kinds import ComposeKind
 from messaging.models import Kind, RecipientKind
@@ -23,15 +25,31 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("widget", MultipleFileInput(attrs={"class": "form-control"}))
         super().__init__(*args, **kwargs)
 
-    def clean(self, data, initial=None):
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
         single = super().clean
         if isinstance(data, list | tuple):
             return [single(item, initial) for item in data if item]
         return [single(data, initial)] if data else []
+
+
+class ComposeOptions(TypedDict, total=False):
+    """ComposeForm's keyword arguments, for views that build them once for GET and POST."""
+
+    kind: Required[str]
+    company: Required[Company]
+    recipient_count: Required[int]
+    allow_agent: bool
+    allow_invitation: bool
+    allow_attachments: bool
+    line_only: bool
+    scheduled_only: bool
+    fixed: Mapping[str, Any] | None
+    now: datetime | None
+    compose_kind: ComposeKind | None
 
 
 class ComposeForm(forms.Form):
@@ -79,9 +97,9 @@ class ComposeForm(forms.Form):
 
     def __init__(
         self,
-        *args,
+        *args: Any,
         kind: str,
-        company,
+        company: Company,
         recipient_count: int,
         allow_agent: bool = False,
         allow_invitation: bool = False,
@@ -91,7 +109,7 @@ class ComposeForm(forms.Form):
         fixed: Mapping[str, Any] | None = None,
         now: datetime | None = None,
         compose_kind: ComposeKind | None = None,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         """`scheduled_only`: the send keeps a scheduled time (editing a reservation); `fixed`:
         draft values the caller decides (e.g. an edit keeps the send's LINE choice), whose
@@ -131,8 +149,9 @@ class ComposeForm(forms.Form):
             self.fields.pop("send_line", None)
             self.fields["body"].widget.attrs.update({"rows": 3, "placeholder": "LINEで送るメッセージを入力"})
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         scheduled_at = None

@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 
 from django.contrib import messages as flash
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from candidates.detail import candidate_or_404
+from hrmos.http import RecruiterRequest
 from hrmos.tenancy import request_company
 from line_integration.models import LineAccount
 from messaging import rendering, rules
@@ -41,7 +42,7 @@ BODY = (
 
 
 @require_POST
-def resend(request: HttpRequest, candidate_pk: int) -> HttpResponse:
+def resend(request: RecruiterRequest, candidate_pk: int) -> HttpResponse:
     candidate = candidate_or_404(request, candidate_pk)
     company = request_company(request)
     back = reverse("line:candidate_friend", args=[candidate.pk])

@@ -59,7 +59,13 @@ def dispatch_due(*, now: datetime | None = None, limit: int = BATCH) -> list[int
                 Delivery.objects.filter(send_id=send_id).order_by().values_list("channel", flat=True).distinct()
             )
             tasks.wake_on_commit(send_id, channels, count)
-            transaction.on_commit(lambda send_id=send_id: rows.finish_send_if_complete(send_id), robust=True)
+
+            # A def binding this send_id: mypy cannot type a lambda's default argument, and a
+            # partial has no __qualname__ for Django's log of a failed robust callback.
+            def finish_send(send_id: int = send_id) -> None:
+                rows.finish_send_if_complete(send_id)
+
+            transaction.on_commit(finish_send, robust=True)
             dispatched.append(send_id)
     if dispatched:
         log.info("dispatched %d scheduled sends: %s", len(dispatched), dispatched)
@@ -77,7 +83,7 @@ def edit_scheduled_send(
         # Changing a reservation into "send now" is not an edit: it would leave a queued send
         # nobody woke up (and scheduled sends need their time).
         errors.setdefault("scheduled_at", []).append("送信予約日時を入力してください。")
-    if errors:
+    if errors or draft.scheduled_at is None:
         raise ComposeError(errors)
     sender_name = send.sender_name
     with transaction.atomic():

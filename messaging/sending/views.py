@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from candidates.detail import candidate_or_404
 from candidates.listing import selected_candidates
 from candidates.models import Candidate
+from hrmos.http import RecruiterRequest
 from hrmos.tenancy import get_scoped_or_404, request_company
 from line_integration.api import quota as line_quota
 from line_integration.api.client import LineError
@@ -61,7 +62,7 @@ def _line_summary(request: HttpRequest, recipients: QuerySet[Candidate]) -> dict
 
 
 def _compose_page(
-    request: HttpRequest,
+    request: RecruiterRequest,
     *,
     kind: str,
     recipients: QuerySet[Candidate],
@@ -76,7 +77,7 @@ def _compose_page(
     company = request_company(request)
     count = recipients.count()
     has_agent = recipients.filter(agent__isnull=False).exists()
-    form_kwargs = {
+    form_kwargs: forms.ComposeOptions = {
         "kind": kind,
         "company": company,
         "recipient_count": count,
@@ -166,7 +167,7 @@ def _with_kind(url: str, kind: str) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-def compose_bulk(request: HttpRequest) -> HttpResponse:
+def compose_bulk(request: RecruiterRequest) -> HttpResponse:
     """Entered by the candidate list's bulk actions (a POST of the selection, `?kind=` for a
     registered kind); submitted by the compose form, which carries the same selection fields."""
     kind, compose_kind = _kind_of(request)
@@ -187,7 +188,7 @@ def compose_bulk(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def compose_candidate(request: HttpRequest, candidate_pk: int) -> HttpResponse:
+def compose_candidate(request: RecruiterRequest, candidate_pk: int) -> HttpResponse:
     """The candidate page's 「メッセージを送信」, or a registered kind for this one candidate."""
     kind, compose_kind = _kind_of(request)
     if kind == Kind.BULK:
@@ -226,7 +227,7 @@ def reply_subject(subject: str) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-def reply(request: HttpRequest, message_pk: int) -> HttpResponse:
+def reply(request: RecruiterRequest, message_pk: int) -> HttpResponse:
     """返信 on a received email in the candidate's timeline: quotes it, subject `Re:`."""
     original = get_scoped_or_404(
         request,
@@ -251,10 +252,11 @@ def reply(request: HttpRequest, message_pk: int) -> HttpResponse:
 
 
 @require_POST
-def compose_preview(request: HttpRequest) -> HttpResponse:
+def compose_preview(request: RecruiterRequest) -> HttpResponse:
     """htmx: the first recipient's copy, and unknown placeholders, while typing."""
     company = request_company(request)
-    kind = request.POST.get("kind") if request.POST.get("kind") in Kind.values else Kind.BULK
+    posted_kind = request.POST.get("kind", "")
+    kind = posted_kind if posted_kind in Kind.values else Kind.BULK
     recipients = selected_candidates(request, _selection_data(request.POST))
     first = recipients.first()
     draft = forms.draft_from_data(request.POST, kind=kind, compose_kind=kinds.get(kind))

@@ -4,7 +4,7 @@ from messaging.models import Channel, Delivery
 
 register = template.Library()
 
-STATUS_STYLE = {
+STATUS_STYLE: dict[str, tuple[str, str]] = {
     Delivery.Status.SCHEDULED: ("text-bg-info", "clock"),
     Delivery.Status.QUEUED: ("text-bg-secondary", "hourglass-split"),
     Delivery.Status.SENDING: ("text-bg-primary", "arrow-repeat"),
@@ -13,7 +13,7 @@ STATUS_STYLE = {
     Delivery.Status.SKIPPED: ("text-bg-light border", "dash-circle"),
     Delivery.Status.CANCELLED: ("text-bg-light border", "x-circle"),
 }
-CHANNEL_ICON = {Channel.EMAIL: "envelope", Channel.LINE: "line"}
+CHANNEL_ICON: dict[str, str] = {Channel.EMAIL: "envelope", Channel.LINE: "line"}
 
 
 @register.filter

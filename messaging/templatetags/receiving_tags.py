@@ -6,13 +6,14 @@ from django import template
 
 from messaging.models import Message
 from messaging.receiving.views import INLINE_IMAGE_TYPES
+from messaging.timeline.views import inbound_partial
 
 register = template.Library()
 
 STICKER_URL = "https://stickershop.line-scdn.net/stickershop/v1/sticker/{}/android/sticker.png"
 MAP_URL = "https://www.google.com/maps/search/?"
 
-CONTENT_LABELS = {
+CONTENT_LABELS: dict[str, str] = {
     Message.ContentType.STICKER: "スタンプ",
     Message.ContentType.IMAGE: "画像",
     Message.ContentType.VIDEO: "動画",
@@ -21,7 +22,7 @@ CONTENT_LABELS = {
     Message.ContentType.LOCATION: "位置情報",
     Message.ContentType.UNKNOWN: "メッセージ",
 }
-CONTENT_ICONS = {
+CONTENT_ICONS: dict[str, str] = {
     Message.ContentType.TEXT: "chat-text",
     Message.ContentType.STICKER: "emoji-smile",
     Message.ContentType.IMAGE: "image",
@@ -46,6 +47,12 @@ def map_url(message: Message) -> str:
     if not isinstance(latitude, int | float) or not isinstance(longitude, int | float):
         return ""
     return MAP_URL + urlencode({"api": 1, "query": f"{latitude},{longitude}"})
+
+
+@register.filter
+def content_partial(message: Message) -> str:
+    """The template that shows an incoming message's content (see timeline.views.inbound_partial)."""
+    return inbound_partial(message.channel, message.content_type)
 
 
 @register.filter

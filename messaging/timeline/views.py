@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from candidates.detail import candidate_or_404, detail_context
 from candidates.models import Candidate
+from hrmos.http import RecruiterRequest
 from hrmos.tenancy import request_company
 from messaging import rules
 from messaging.models import Channel, Delivery, Kind, Message
@@ -49,13 +50,6 @@ def _with_deliveries(queryset: QuerySet[Message]) -> QuerySet[Message]:
     )
 
 
-def _decorate(messages: list[Message]) -> list[Message]:
-    for message in messages:
-        if not message.is_outgoing:
-            message.partial = inbound_partial(message.channel, message.content_type)
-    return messages
-
-
 @require_GET
 def timeline(request: HttpRequest, candidate_pk: int) -> HttpResponse:
     candidate = candidate_or_404(request, candidate_pk)
@@ -68,7 +62,7 @@ def timeline(request: HttpRequest, candidate_pk: int) -> HttpResponse:
     page = Paginator(_with_deliveries(messages).order_by("-occurred_at", "-id"), TIMELINE_PAGE).get_page(
         request.GET.get("page")
     )
-    entries = _decorate(list(page))
+    entries = list(page)
     inbox.mark_read(candidate)  # after loading: this page still marks what was unread
     context = detail_context(request, candidate, active_tab="timeline")
     return render(
@@ -91,15 +85,20 @@ def line_history(candidate: Candidate) -> list[Message]:
     )
     latest = list(_with_deliveries(messages).order_by("-occurred_at", "-id")[:LINE_HISTORY])
     latest.reverse()
-    return _decorate(latest)
+    return latest
 
 
 @require_http_methods(["GET", "POST"])
-def line_chat(request: HttpRequest, candidate_pk: int) -> HttpResponse:
+def line_chat(request: RecruiterRequest, candidate_pk: int) -> HttpResponse:
     candidate = candidate_or_404(request, candidate_pk)
     company = request_company(request)
     reason = rules.line_unavailable_reason(company, candidate.pk)
-    form_kwargs = {"kind": Kind.LINE_CHAT, "company": company, "recipient_count": 1, "line_only": True}
+    form_kwargs: forms.ComposeOptions = {
+        "kind": Kind.LINE_CHAT,
+        "company": company,
+        "recipient_count": 1,
+        "line_only": True,
+    }
     if request.method == "POST":
         if compose.submitted_send(company, forms.client_token(request.POST)) is not None:
             return redirect("messaging:line_chat", candidate_pk=candidate.pk)  # the same message posted twice

@@ -1,6 +1,7 @@
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 import requests
@@ -203,7 +204,10 @@ def test_multicast_delivers_to_friends_and_marks_the_rest(line_emulator, messagi
 
 
 def test_multicast_to_more_than_500_users_is_rejected(line_emulator, token):
-    body = {"to": [f"U{index:032x}" for index in range(501)], "messages": [{"type": "text", "text": "x"}]}
+    body: dict[str, Any] = {
+        "to": [f"U{index:032x}" for index in range(501)],
+        "messages": [{"type": "text", "text": "x"}],
+    }
     headers = {"Authorization": f"Bearer {token}"}
     response = requests.post(f"{line_emulator.base_url}/v2/bot/message/multicast", json=body, headers=headers)
     assert response.status_code == 400

@@ -8,6 +8,7 @@ The data is generated from a fixed seed, so every run wants the same rows.
 
 import random
 from datetime import timedelta
+from typing import Any, TypedDict
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -130,10 +131,26 @@ LINE_PERSONAS = [
 ]
 
 
-def demo_candidates(rng: random.Random) -> list[dict]:
+class DemoPerson(TypedDict):
+    last_name: str
+    first_name: str
+    last_name_kana: str
+    first_name_kana: str
+    email: str
+    phone: str
+    university: str
+    faculty: str
+    graduation_year: int
+    stage: str
+    agent: tuple[str, str, str] | None  # one of AGENCIES
+    memo: str
+    days_ago: int
+
+
+def demo_candidates(rng: random.Random) -> list[DemoPerson]:
     """The same ~50 people on every run: the LINE personas first (the newest registrations),
     then generated ones from a fixed seed; unique names and emails."""
-    people = [
+    people: list[DemoPerson] = [
         {
             "last_name": surname,
             "first_name": given,
@@ -183,7 +200,7 @@ class Command(BaseCommand):
     help = "デモ用の企業・採用担当者ログイン・候補者約50名を作成します（何度実行しても同じ状態になります）。"
 
     @transaction.atomic
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         company = Company.objects.filter(name=COMPANY_NAME).order_by("pk").first()
         if company is None:
             company = Company.objects.create(name=COMPANY_NAME)

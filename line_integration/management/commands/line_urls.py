@@ -7,6 +7,9 @@
 company's callback and webhook URLs.
 """
 
+from argparse import ArgumentParser
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from candidates.management.commands.seed_demo import COMPANY_NAME as DEMO_COMPANY_NAME
@@ -17,13 +20,13 @@ from line_integration.models import callback_url, webhook_url
 class Command(BaseCommand):
     help = "Print a company's LINE Login callback URL and Messaging API webhook URL."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: ArgumentParser) -> None:
         which = parser.add_mutually_exclusive_group(required=True)
         which.add_argument("--company", metavar="PUBLIC_ID", help="the company's public id (企業ID)")
         which.add_argument("--demo", action="store_true", help="the company created by seed_demo")
         parser.add_argument("--emulator-args", action="store_true", help="print as LINE emulator seed arguments")
 
-    def handle(self, *args, company: str | None, demo: bool, emulator_args: bool, **options) -> None:
+    def handle(self, *args: Any, company: str | None, demo: bool, emulator_args: bool, **options: Any) -> None:
         found = (
             Company.objects.filter(name=DEMO_COMPANY_NAME).order_by("pk").first()
             if demo
