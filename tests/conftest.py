@@ -6,9 +6,11 @@ FAIL under CI=true: a missing service in CI must never look like a passing suite
 
 import os
 import shutil
+from collections.abc import Iterator
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 
 from candidates.models import Candidate, Stage
 from hrmos.celery import app as celery_app
@@ -41,6 +43,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         if CI:
             pytest.fail(f"CI=true and this test needs a service: {reason}", pytrace=False)
         pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> Iterator[None]:
+    """PBKDF2 costs about a quarter of a second per user created or logged in, more than most
+    tests themselves; the tests prove who may log in, not how slowly a password is hashed.
+    Production keeps Django's default hashers."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)
