@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from candidates.models import Agent
 from line_integration.models import FriendInvitation, LineAccount
-from messaging import compose, pipeline, rules
+from messaging import compose, line_delivery, pipeline, rules
 from messaging.compose import Draft
 from messaging.models import Channel, Delivery, Kind, Message, RecipientKind, Send
 from tests.conftest import make_candidate
@@ -27,9 +27,11 @@ PUSH = "POST /v2/bot/message/push"
 
 @pytest.fixture(autouse=True)
 def _quick_retries(monkeypatch):
-    """Real backoff shapes, compressed: the first retry waits 0.1–0.2 s instead of 1–2 s."""
+    """Real backoff shapes, compressed: the first retry waits 0.1–0.2 s instead of 1–2 s, and a
+    429 pauses our bucket for 0.1 s instead of 1 s."""
     monkeypatch.setattr(pipeline, "RETRY_BASE_SECONDS", 0.2)
     monkeypatch.setattr(pipeline, "SHORT_WAIT", 10.0)
+    monkeypatch.setattr(line_delivery, "RATE_LIMITED_PAUSE_SECONDS", 0.1)
 
 
 def friend(line_emulator, line_pair, company, n: int, *, state: str = "friend", **fields):
