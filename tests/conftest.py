@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection
 from django.test import override_settings
+from playwright.sync_api import Browser, sync_playwright
 
 from candidates.models import Candidate, Stage
 from hrmos.celery import app as celery_app
@@ -52,6 +53,20 @@ def _fast_password_hashing() -> Iterator[None]:
     Production keeps Django's default hashers."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium per test module (starting one takes seconds); each test opens its own
+    context, so no cookie or page outlives a test."""
+    with pytest.MonkeyPatch.context() as patch:
+        # Playwright's sync API runs an event loop in this thread while the browser lives; the
+        # tests' own ORM calls are still plain synchronous code.
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
 
 
 @pytest.fixture(autouse=True)
