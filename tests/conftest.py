@@ -4,6 +4,7 @@ Tests marked `postgres`, `redis` or `browser` skip on a laptop without that serv
 FAIL under CI=true: a missing service in CI must never look like a passing suite.
 """
 
+import fcntl
 import os
 import shutil
 from collections.abc import Iterator, Sequence
@@ -46,6 +47,24 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         if CI:
             pytest.fail(f"CI=true and this test needs a service: {reason}", pytrace=False)
         pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _one_redis_test_at_a_time(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Tests that use Redis share one Celery queue: they count it, purge it and start workers that
+    take whatever is on it. Under pytest-xdist (`make test` runs two workers) they take turns."""
+    if request.node.get_closest_marker("redis") is None or not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    # The workers' temporary folders sit side by side in one folder that belongs to this run.
+    with (tmp_path_factory.getbasetemp().parent / "redis.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(autouse=True, scope="session")
