@@ -36,8 +36,10 @@ run: bootstrap
 	@echo ""
 	$(BIN)/honcho start -f Procfile.dev
 
+# Two pytest-xdist workers: much of the suite waits on PostgreSQL, the emulator, Celery workers and browsers.
+TEST_WORKERS ?= 2
 test: bootstrap
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: bootstrap
 	$(BIN)/ruff check .

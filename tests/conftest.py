@@ -4,11 +4,17 @@ Tests marked `postgres`, `redis` or `browser` skip on a laptop without that serv
 FAIL under CI=true: a missing service in CI must never look like a passing suite.
 """
 
+import fcntl
 import os
 import shutil
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
+from django.test import override_settings
+from playwright.sync_api import Browser, sync_playwright
 
 from candidates.models import Candidate, Stage
 from hrmos.celery import app as celery_app
@@ -41,6 +47,78 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         if CI:
             pytest.fail(f"CI=true and this test needs a service: {reason}", pytrace=False)
         pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _one_redis_test_at_a_time(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Tests that use Redis share one Celery queue: they count it, purge it and start workers that
+    take whatever is on it. Under pytest-xdist (`make test` runs two workers) they take turns."""
+    if request.node.get_closest_marker("redis") is None or not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    # The workers' temporary folders sit side by side in one folder that belongs to this run.
+    with (tmp_path_factory.getbasetemp().parent / "redis.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> Iterator[None]:
+    """PBKDF2 costs about a quarter of a second per user created or logged in, more than most
+    tests themselves; the tests prove who may log in, not how slowly a password is hashed.
+    Production keeps Django's default hashers."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+_truncate = PostgresOperations.sql_flush
+# Rows the flush's post_migrate signal would write back at once: kept, so it only reads them.
+_KEPT_BY_FLUSH = {"django_content_type", "auth_permission"}
+
+
+def _delete_rows(
+    self: PostgresOperations,
+    style: Any,
+    tables: Sequence[str],
+    *,
+    reset_sequences: bool = False,
+    allow_cascade: bool = False,
+) -> list[str]:
+    if reset_sequences or allow_cascade:
+        return _truncate(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+    names = [self.quote_name(table) for table in tables if table not in _KEPT_BY_FLUSH]
+    return [f"DELETE FROM {name};" for name in names]  # noqa: S608 (Django's own table names, quoted)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_flush_after_transactional_tests() -> Iterator[None]:
+    """After each `transaction=True` test Django empties every table. On PostgreSQL its TRUNCATE
+    of all of them takes 2-3 s on a busy machine (new files for every table and index, synced at
+    commit); deleting the few rows a test leaves takes a tenth of that. Django's foreign keys on
+    PostgreSQL are DEFERRABLE INITIALLY DEFERRED, so the order of the DELETEs does not matter
+    inside the flush's transaction."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PostgresOperations, "sql_flush", _delete_rows)
+        yield
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium per test module (starting one takes seconds); each test opens its own
+    context, so no cookie or page outlives a test."""
+    with pytest.MonkeyPatch.context() as patch:
+        # Playwright's sync API runs an event loop in this thread while the browser lives; the
+        # tests' own ORM calls are still plain synchronous code.
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
 
 
 @pytest.fixture(autouse=True)

@@ -357,7 +357,7 @@ def line_emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
             try:
                 if requests.get(f"{base_url}/_emu/health", timeout=1).ok:
                     break
-            except requests.RequestException:  # not up yet, or too busy to answer within the second
+            except requests.RequestException:  # not listening yet, or too busy starting to answer in time
                 time.sleep(0.1)
         yield base_url
     finally:

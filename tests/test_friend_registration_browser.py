@@ -7,30 +7,21 @@ import pytest
 from django.db import connections
 
 from line_integration.models import LineAccount
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.friend_registration_support import COMPLETE_TEXT, invite, link_company
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def chromium_page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP", is_mobile=True)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
-        # ORM calls made while Playwright's loop runs get a connection of their own (another
-        # context): close it here, or PostgreSQL refuses to drop the test database at the end.
-        connections.close_all()
+def chromium_page(chromium):
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP", is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+    # ORM calls made while Playwright's loop runs get a connection of their own (another
+    # context): close it here, or PostgreSQL refuses to drop the test database at the end.
+    connections.close_all()
 
 
 def log_in_and_consent(page, line_emulator, pair) -> None:

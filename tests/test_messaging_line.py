@@ -19,6 +19,7 @@ from line_integration.models import FriendInvitation, LineAccount
 from messaging import rules
 from messaging.models import Channel, Delivery, Kind, Message, RecipientKind, Send
 from messaging.outbox import drain as draining
+from messaging.outbox import line as outbox_line
 from messaging.outbox import rows, tasks
 from messaging.sending import compose
 from messaging.sending.compose import Draft
@@ -32,9 +33,11 @@ PUSH = "POST /v2/bot/message/push"
 
 @pytest.fixture(autouse=True)
 def _quick_retries(monkeypatch):
-    """Real backoff shapes, compressed: the first retry waits 0.1–0.2 s instead of 1–2 s."""
+    """Real backoff shapes, compressed: the first retry waits 0.1–0.2 s instead of 1–2 s, and a
+    429 pauses our bucket for 0.1 s instead of 1 s."""
     monkeypatch.setattr(rows, "OUTBOX", dataclasses.replace(rows.OUTBOX, backoff_base=0.2))
     monkeypatch.setattr(draining, "SHORT_WAIT", 10.0)
+    monkeypatch.setattr(outbox_line, "RATE_LIMITED_PAUSE_SECONDS", 0.1)
 
 
 def friend(line_emulator, line_pair, company, n: int, *, state: str = "friend", **fields):

@@ -106,20 +106,33 @@ def test_celery_settings_the_pipeline_relies_on():
 def test_the_database_bucket_grants_the_burst_then_paces(settings):
     settings.REDIS_URL = ""
     limit = ratelimit.Limit(rate=10, burst=5)
-    granted, wait = ratelimit.acquire("test:db", 8, limit)
-    assert granted == 5 and 0.2 < wait <= 0.35
-    time.sleep(0.25)
-    granted, _ = ratelimit.acquire("test:db", 8, limit)
-    assert 2 <= granted <= 3
-    ratelimit.penalise("test:db", limit, seconds=1.0)
-    assert ratelimit.acquire("test:db", 1, limit)[0] == 0
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        granted, wait = ratelimit.acquire("test:db", 8, limit)
+        assert granted == 5 and wait == pytest.approx(0.3)
+        clock.shift(0.25)
+        granted, _ = ratelimit.acquire("test:db", 8, limit)
+        assert granted == 2
+        ratelimit.penalise("test:db", limit, seconds=1.0)
+        assert ratelimit.acquire("test:db", 1, limit)[0] == 0
 
 
-def _hammer(key: str, seconds: float, queue) -> None:
+def test_many_refusals_at_once_pause_the_bucket_once(settings):
+    settings.REDIS_URL = ""
+    limit = ratelimit.Limit(rate=10, burst=5)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        for _ in range(8):  # a batch's pushes all refused with 429
+            ratelimit.penalise("test:pause", limit, seconds=1.0)
+        clock.shift(1.15)  # one second back to zero, then a token
+        assert ratelimit.acquire("test:pause", 1, limit)[0] == 1
+
+
+def _hammer(key: str, seconds: float, ready, starts, queue) -> None:
     # A forked child: it talks to Redis only and never touches the parent's database socket.
     limit = ratelimit.Limit(rate=100, burst=20)
     granted = 0
-    deadline = time.monotonic() + seconds
+    ratelimit.acquire(f"{key}:connect", 0, limit)  # connected before the window opens, not inside it
+    ready.put(True)
+    deadline = starts.get(timeout=30) + seconds  # one window for all four, however late each one started
     while time.monotonic() < deadline:
         got, wait = ratelimit.acquire(key, 5, limit)
         granted += got
@@ -134,9 +147,15 @@ def test_the_redis_bucket_holds_across_processes():
     key = f"test:redis:{time.time()}"
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    processes = [context.Process(target=_hammer, args=(key, 2.0, queue)) for _ in range(4)]
+    ready, starts = context.Queue(), context.Queue()
+    processes = [context.Process(target=_hammer, args=(key, 2.0, ready, starts, queue)) for _ in range(4)]
     for process in processes:
         process.start()
+    for _ in processes:
+        ready.get(timeout=30)
+    start = time.monotonic()
+    for _ in processes:
+        starts.put(start)
     total = sum(queue.get(timeout=30) for _ in processes)
     for process in processes:
         process.join(timeout=10)

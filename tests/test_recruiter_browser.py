@@ -15,7 +15,7 @@ from messaging.models import Kind
 from messaging.receiving import inbound
 from messaging.sending import compose, scheduling
 from messaging.sending.compose import Draft
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD
+from tests.conftest import PASSWORD
 from tests.friend_registration_support import link_company
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,24 +27,18 @@ ONE_PIXEL_PNG = base64.b64decode(
 
 
 @pytest.fixture
-def recruiter_page(monkeypatch, live_server, recruiter):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the test's ORM calls beside Playwright's loop
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        page.goto(f"{live_server.url}{reverse('login')}")
-        page.get_by_label("ユーザー名").fill(recruiter.username)
-        page.get_by_label("パスワード").fill(PASSWORD)
-        page.get_by_role("button", name="ログイン").click()
-        page.wait_for_url(f"{live_server.url}/candidates/")
-        yield page
-        context.close()
-        browser.close()
-        connections.close_all()
+def recruiter_page(chromium, live_server, recruiter):
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{live_server.url}{reverse('login')}")
+    page.get_by_label("ユーザー名").fill(recruiter.username)
+    page.get_by_label("パスワード").fill(PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(f"{live_server.url}/candidates/")
+    yield page
+    context.close()
+    connections.close_all()
 
 
 def a_sticker_reply(candidate) -> None:

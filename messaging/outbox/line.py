@@ -36,6 +36,7 @@ from messaging.placeholders import SendScope
 log = logging.getLogger(__name__)
 
 CHUNK = 25  # tokens taken per round; keeps bursts small
+RATE_LIMITED_PAUSE_SECONDS = 1.0  # after a rate-limit 429, our bucket for the channel owes this long
 
 _pools: dict[int, ThreadPoolExecutor] = {}
 
@@ -83,7 +84,7 @@ def classify(delivery: Delivery, result: Any, limit: ratelimit.Limit | None, buc
             return rows.failed(delivery, rules.REASON_QUOTA, **request)
         if result.kind == LineErrorKind.RATE_LIMITED:
             if limit is not None and bucket:
-                ratelimit.penalise(bucket, limit, seconds=1.0)
+                ratelimit.penalise(bucket, limit, seconds=RATE_LIMITED_PAUSE_SECONDS)
             return rows.throttled(delivery, "LINEのレート制限のため再試行します", **request)
         if result.transient:
             where = f"HTTP {result.status}" if result.status else "応答なし"

@@ -42,7 +42,7 @@ if now > ts then
   ts = now
 end
 if penalty > 0 then
-  tokens = math.min(tokens, 0) - penalty * rate
+  tokens = math.min(tokens, -penalty * rate)
 end
 local granted = 0
 if tokens >= 1 then
@@ -100,7 +100,7 @@ def _acquire_db(key: str, n: int, limit: Limit, penalty: float) -> tuple[int, fl
         if now > bucket.updated:
             tokens = min(limit.burst, tokens + (now - bucket.updated) * limit.rate)
         if penalty > 0:
-            tokens = min(tokens, 0) - penalty * limit.rate
+            tokens = min(tokens, -penalty * limit.rate)
         granted = min(n, int(tokens)) if tokens >= 1 else 0
         tokens -= granted
         RateBucket.objects.filter(key=key).update(tokens=tokens, updated=max(now, bucket.updated))
@@ -131,7 +131,8 @@ def take(key: str, n: int, limit: Limit, *, max_wait: float = 2.0) -> int:
 
 
 def penalise(key: str, limit: Limit, seconds: float = 1.0) -> None:
-    """LINE said 429 (rate): empty the bucket and owe `seconds` worth of tokens."""
+    """LINE said 429 (rate): empty the bucket and owe `seconds` worth of tokens. Not cumulative:
+    a batch whose pushes were all refused at once pauses the channel once, not once per push."""
     acquire(key, 0, limit, penalty=seconds)
 
 
