@@ -92,6 +92,8 @@ class Send(CompanyOwned):
         settings.AUTH_USER_MODEL, verbose_name=_("送信者"), on_delete=models.SET_NULL, null=True, blank=True
     )
     sender_name = models.CharField(_("送信者名"), max_length=100, blank=True)
+    # The sender's department when the send was made, for {{送信者部署}} (like the name above).
+    sender_department = models.CharField(_("送信者部署"), max_length=100, blank=True)
     kind = models.CharField(_("種類"), max_length=40, choices=Kind.choices, default=Kind.BULK)
     subject = models.CharField(_("件名"), max_length=200, blank=True)
     body = models.TextField(_("本文"))

@@ -99,7 +99,13 @@ def line_chat(request: HttpRequest, candidate_pk: int) -> HttpResponse:
     candidate = candidate_or_404(request, candidate_pk)
     company = request_company(request)
     reason = rules.line_unavailable_reason(company, candidate.pk)
-    form_kwargs = {"kind": Kind.LINE_CHAT, "company": company, "recipient_count": 1, "line_only": True}
+    form_kwargs = {
+        "kind": Kind.LINE_CHAT,
+        "company": company,
+        "recipient_count": 1,
+        "line_only": True,
+        "sender_department": request.user.department,
+    }
     if request.method == "POST":
         if compose.submitted_send(company, forms.client_token(request.POST)) is not None:
             return redirect("messaging:line_chat", candidate_pk=candidate.pk)  # the same message posted twice
