@@ -17,6 +17,15 @@ class MessagingConfig(AppConfig):
         from messaging.sending import tasks as sending_tasks  # noqa: F401  (registers the Celery tasks)
 
         navigation.register(
+            navigation.NavItem(
+                "テンプレート",
+                "messaging:template_list",
+                "file-earmark-text",
+                order=35,
+                active_prefix="/messages/templates/",
+            )
+        )
+        navigation.register(
             navigation.NavItem("送信履歴", "messaging:send_list", "send", order=30, active_prefix="/messages/sends/")
         )
         navigation.register(

@@ -130,6 +130,8 @@ def _compose_page(
         "compose_kind": compose_kind,
         "line_limit": rendering.LINE_TOTAL_LIMIT,
         "friend_url_placeholder": "{{" + rendering.FRIEND_URL + "}}",
+        # The template picker keeps the quoted email under a reply's new text.
+        "picker_keep": quote(in_reply_to) if in_reply_to is not None else "",
         **_line_summary(request, recipients),
     }
     if candidate is not None:
