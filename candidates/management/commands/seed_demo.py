@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from candidates.models import Agent, Candidate, Stage, ensure_default_stages
+from candidates.signals import demo_seeded
 from hrmos.models import Company, User
 
 COMPANY_NAME = "株式会社デモ商事"
@@ -201,6 +202,8 @@ class Command(BaseCommand):
         self.stdout.write(f"    ユーザー名: {user.username}")
         self.stdout.write(f"    パスワード: {PASSWORD}")
         self.stdout.write("")
+        # The apps above add their demo rows (templates, events…) for the same company.
+        demo_seeded.send(sender=self.__class__, company=company, now=timezone.now())
 
     def _ensure_login(self, company: Company) -> User:
         user = User.objects.filter(username=USERNAME).first()
