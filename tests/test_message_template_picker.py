@@ -203,3 +203,25 @@ def test_on_the_line_tab_a_template_fills_the_message_box(browser_page, live_ser
     page.goto(f"{live_server.url}{reverse('messaging:line_chat', args=[candidate.pk])}")
     page.locator("#template-picker").select_option(label="一次面接のご案内")
     expect(page.locator("[data-line-input]")).to_have_value("{{候補者氏名}}様\n一次面接のご案内です。")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_reply_keeps_its_quote_and_a_scheduled_send_is_refilled(
+    browser_page, live_server, company, recruiter, interview_template
+):
+    candidate = make_candidate(company, email="reply@example.com")
+    page = browser_page
+    page.goto(f"{live_server.url}{reverse('messaging:reply', args=[a_received_email(candidate).pk])}")
+    page.locator("#template-picker").select_option(label="一次面接のご案内")
+    expect(page.locator("#id_subject")).to_have_value("【{{企業名}}】一次面接のご案内")
+    body = page.locator("#id_body").input_value()
+    assert body.startswith("{{候補者氏名}}様\n一次面接のご案内です。\n\n") and body.endswith(
+        "> よろしくお願いします。\n"
+    )
+
+    send = a_scheduled_send(company, recruiter, candidate)
+    page.goto(f"{live_server.url}{reverse('messaging:send_edit', args=[send.pk])}")
+    page.locator("#template-picker").select_option(label="一次面接のご案内")
+    expect(page.locator("#id_subject")).to_have_value("【{{企業名}}】一次面接のご案内")
+    expect(page.locator("#id_body")).to_have_value("{{候補者氏名}}様\n一次面接のご案内です。")

@@ -232,3 +232,19 @@ def test_the_editor_preview_fills_the_sample_candidate(recruiter_client, company
 def test_without_candidates_the_preview_uses_a_made_up_one(recruiter_client):
     page = recruiter_client.post(reverse("messaging:template_preview"), {"body": "{{候補者氏名}}様"}).content.decode()
     assert "山田 花子様" in page and "見本" in page
+
+
+def test_a_search_with_a_nul_character_is_not_an_error(recruiter_client, company):
+    a_template(company)
+    response = recruiter_client.get(reverse("messaging:template_list") + "?q=面接%00&page=99999")
+    assert response.status_code == 200 and "一次面接のご案内" in response.content.decode()
+
+
+def test_two_saves_of_one_name_make_one_template(company, recruiter):
+    from messaging.message_templates import actions
+
+    a_template(company, name="説明会のご案内")
+    second = MessageTemplate(company=company, name="説明会のご案内", body="本文")
+    with pytest.raises(actions.DuplicateName):
+        actions.save_template(second, user=recruiter)  # the form's check passed before the first committed
+    assert second.pk is None and MessageTemplate.objects.count() == 1

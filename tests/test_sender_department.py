@@ -146,3 +146,12 @@ def test_the_line_copy_carries_it_too(company, recruiter, candidate):
     )
     rendered = rendering.render_delivery(send.deliveries.select_related("send__company", "candidate").get())
     assert rendered.line_texts == ["ご連絡\n\n山田 花子様\n人事部 採用 太郎"]
+
+
+def test_a_nul_character_in_the_profile_gets_a_clear_message(recruiter_client, recruiter):
+    response = recruiter_client.post(
+        reverse("profile"), {"last_name": "採用", "first_name": "太郎", "department": "人\x00事"}
+    )
+    assert "使用できない文字（NUL文字）が含まれています。" in response.content.decode()
+    recruiter.refresh_from_db()
+    assert recruiter.department == ""

@@ -25,7 +25,7 @@ def template_list(request: HttpRequest) -> HttpResponse:
     templates = scoped(request, MessageTemplate).select_related("updated_by")
     category = request.GET.get("category", "")
     category = category if category in MessageTemplate.Category.values else ""
-    query = request.GET.get("q", "").strip()[:SEARCH_MAX]
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:SEARCH_MAX]
     total = templates.count()
     if category:
         templates = templates.filter(category=category)
