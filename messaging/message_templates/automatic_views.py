@@ -31,6 +31,7 @@ class Entry:
     form: AutomaticSettingForm | None = None
     template: automatic.Template | None = None
     preview: texts.Preview | None = None
+    refused: tuple[str, ...] = ()  # placeholders the text uses that this kind cannot
     customized: bool = False
     expanded: bool = False
     settings_url: str = ""
@@ -78,8 +79,14 @@ def _entries(
                 entry.expanded = kind == opened
                 subject, body = entry.template.subject, entry.template.body
             entry.preview = _preview(company, sample, subject, body)
+            entry.refused = tuple(_refused(entry.info, subject, body))
         entries.append(entry)
     return entries
+
+
+def _refused(info: AutomaticKind | None, subject: str, body: str) -> list[str]:
+    allowed = set(texts.automatic_allowed(info.placeholders if info else ()))
+    return [name for name in rendering.placeholders_in(subject, body) if name not in allowed]
 
 
 def _initial_form(info: AutomaticKind, template: automatic.Template) -> AutomaticSettingForm:
@@ -144,13 +151,14 @@ def automatic_preview(request: HttpRequest) -> HttpResponse:
     company = request_company(request)
     sample = texts.sample_recipient(company)
     kind = request.POST.get("kind", "")
-    info = automatic.kind_info(kind)
     subject = request.POST.get("subject", "")[:300]
     body = request.POST.get("body", "")[:BODY_MAX]
-    allowed = set(texts.automatic_allowed(info.placeholders if info else ()))
-    refused = [name for name in rendering.placeholders_in(subject, body) if name not in allowed]
     return render(
         request,
         "messaging/message_templates/_preview.html",
-        {"preview": _preview(company, sample, subject, body), "preview_unknown": refused, "sample": sample},
+        {
+            "preview": _preview(company, sample, subject, body),
+            "preview_unknown": _refused(automatic.kind_info(kind), subject, body),
+            "sample": sample,
+        },
     )
