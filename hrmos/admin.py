@@ -15,8 +15,8 @@ class CompanyAdmin(admin.ModelAdmin):
 class UserAdmin(BaseUserAdmin):
     list_display = ("username", "email", "last_name", "first_name", "company", "is_staff")
     list_filter = ("company", "is_staff", "is_active")
-    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("企業", {"fields": ("company",)}))
-    add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("企業", {"fields": ("company",)}))
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("企業", {"fields": ("company", "department")}))
+    add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("企業", {"fields": ("company", "department")}))
 
 
 @admin.register(AuditEvent)

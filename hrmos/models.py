@@ -37,6 +37,8 @@ class User(AbstractUser):
     company = models.ForeignKey(
         Company, verbose_name=_("企業"), on_delete=models.PROTECT, null=True, blank=True, related_name="users"
     )
+    # Shown to candidates as {{送信者部署}} in the messages this recruiter sends.
+    department = models.CharField(_("所属部署"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("採用担当者")

@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("profile/", views.profile, name="profile"),
     path("candidates/", include("candidates.urls")),
     path("", include("line_integration.urls")),  # /settings/line/, /line/webhook/…, /line/callback/…
     path("messages/", include("messaging.urls")),

@@ -1,9 +1,13 @@
+from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
+from hrmos.audit import log_action
+from hrmos.forms import ProfileForm
 from hrmos.http import RecruiterRequest
+from hrmos.tenancy import request_company
 
 
 @require_GET
@@ -25,3 +29,18 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return render(request, "500.html", status=500)
+
+
+@require_http_methods(["GET", "POST"])
+def profile(request: RecruiterRequest) -> HttpResponse:
+    """The recruiter's name and department, as their messages show them."""
+    company = request_company(request)
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        log_action(
+            company, request.user, "hrmos.profile_updated", "プロフィールを更新しました", fields=form.changed_data
+        )
+        flash.success(request, "プロフィールを保存しました。")
+        return redirect("profile")
+    return render(request, "hrmos/profile.html", {"form": form})

@@ -8,7 +8,9 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: Django loads AppConfigs before models are ready.
         from candidates import extensions
+        from candidates.signals import demo_seeded
         from hrmos import navigation
+        from messaging.message_templates import demo
         from messaging.outbox import tasks as outbox_tasks  # noqa: F401  (registers the Celery tasks)
         from messaging.receiving import (
             inbox,
@@ -16,6 +18,16 @@ class MessagingConfig(AppConfig):
         )
         from messaging.sending import tasks as sending_tasks  # noqa: F401  (registers the Celery tasks)
 
+        demo_seeded.connect(demo.seed_demo_templates, dispatch_uid="messaging.seed_demo_templates")
+        navigation.register(
+            navigation.NavItem(
+                "テンプレート",
+                "messaging:template_list",
+                "file-earmark-text",
+                order=35,
+                active_prefix="/messages/templates/",
+            )
+        )
         navigation.register(
             navigation.NavItem("送信履歴", "messaging:send_list", "send", order=30, active_prefix="/messages/sends/")
         )

@@ -92,6 +92,8 @@ class Send(CompanyOwned):
         settings.AUTH_USER_MODEL, verbose_name=_("送信者"), on_delete=models.SET_NULL, null=True, blank=True
     )
     sender_name = models.CharField(_("送信者名"), max_length=100, blank=True)
+    # The sender's department when the send was made, for {{送信者部署}} (like the name above).
+    sender_department = models.CharField(_("送信者部署"), max_length=100, blank=True)
     kind = models.CharField(_("種類"), max_length=40, choices=Kind.choices, default=Kind.BULK)
     subject = models.CharField(_("件名"), max_length=200, blank=True)
     body = models.TextField(_("本文"))
@@ -412,6 +414,51 @@ class AutomaticMessageSetting(CompanyOwned):
 
     def __str__(self) -> str:
         return self.get_kind_display()
+
+
+class MessageTemplate(CompanyOwned):
+    """A company's saved message (メッセージテンプレート): the compose screens' picker fills the
+    subject and body from it. Its placeholders are checked on save (known names only); whether
+    each one has a value where the template is used is compose's judgement at send time."""
+
+    class Category(models.TextChoices):
+        SEMINAR = "seminar", _("説明会")
+        INTERVIEW = "interview", _("面接")
+        RESULT = "result", _("合否連絡")
+        OTHER = "other", _("その他")
+
+    name = models.CharField(_("テンプレート名"), max_length=100)
+    category = models.CharField(_("カテゴリ"), max_length=20, choices=Category.choices, default=Category.OTHER)
+    # Blank: a template for the LINE tab, which sends the body only.
+    subject = models.CharField(_("件名"), max_length=200, blank=True)
+    body = models.TextField(_("本文"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("作成者"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("更新者"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("メッセージテンプレート")
+        verbose_name_plural = _("メッセージテンプレート")
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["company", "name"], name="message_template_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class RateBucket(models.Model):

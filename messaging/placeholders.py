@@ -51,6 +51,7 @@ class SendScope:
     sender_name: str
     kind: str = ""
     context: Mapping[str, Any] = field(default_factory=dict)
+    sender_department: str = ""
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     def related(self, model: type[M], key: str) -> M | None:

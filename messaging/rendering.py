@@ -29,6 +29,7 @@ LAST_NAME = "姓"
 FIRST_NAME = "名"
 COMPANY_NAME = "企業名"
 SENDER_NAME = "送信者名"
+SENDER_DEPARTMENT = "送信者部署"
 FRIEND_URL = "LINE友達登録URL"
 
 PLACEHOLDERS: dict[str, str] = {
@@ -37,6 +38,7 @@ PLACEHOLDERS: dict[str, str] = {
     FIRST_NAME: "候補者の名",
     COMPANY_NAME: "企業名",
     SENDER_NAME: "送信者（採用担当者）の氏名",
+    SENDER_DEPARTMENT: "送信者（採用担当者）の所属部署（プロフィールで設定）",
     FRIEND_URL: "候補者ごとのLINE友達登録URL（一括送信で「あり」のときのみ）",
 }
 
@@ -64,6 +66,7 @@ class RecipientContext:
     sender_name: str
     candidate_id: int | None = None
     scope: SendScope | None = None
+    sender_department: str = ""
 
     @property
     def full_name(self) -> str:
@@ -79,6 +82,9 @@ class RecipientContext:
             COMPANY_NAME: self.company_name,
             SENDER_NAME: self.sender_name,
         }
+        if self.sender_department:
+            # Never rendered empty: compose refuses {{送信者部署}} without one (sender_problems).
+            values[SENDER_DEPARTMENT] = self.sender_department
         for name in names:
             value = self.registered_value(name)
             if value is not None:
@@ -220,11 +226,18 @@ def context_for(
         sender_name=sender_name,
         candidate_id=candidate.pk if candidate else None,
         scope=scope,
+        sender_department=scope.sender_department if scope else "",
     )
 
 
 def scope_of(send: Send) -> SendScope:
-    return SendScope(company=send.company, sender_name=send.sender_name, kind=send.kind, context=send.context)
+    return SendScope(
+        company=send.company,
+        sender_name=send.sender_name,
+        kind=send.kind,
+        context=send.context,
+        sender_department=send.sender_department,
+    )
 
 
 def render_delivery(delivery: Delivery, scope: SendScope | None = None) -> Rendered:

@@ -1,6 +1,8 @@
 from django.urls import path
 
 from messaging.history import views as send_views
+from messaging.message_templates import automatic_views
+from messaging.message_templates import views as template_views
 from messaging.receiving import inbound_email
 from messaging.receiving import views as inbox_views
 from messaging.sending import friend_invitation as friend_invitation_views
@@ -10,7 +12,7 @@ from messaging.timeline import views as timeline
 app_name = "messaging"
 
 # Object ids in paths are named for their model (send_pk, message_pk, candidate_pk,
-# attachment_pk, message_attachment_pk) so the tenancy sweep knows which object to try.
+# attachment_pk, message_attachment_pk, message_template_pk) so the tenancy sweep knows which object to try.
 urlpatterns = [
     path("compose/", views.compose_bulk, name="compose_bulk"),
     path("compose/candidate/<int:candidate_pk>/", views.compose_candidate, name="compose"),
@@ -46,4 +48,14 @@ urlpatterns = [
         name="message_attachment_inline",
     ),
     path("inbound-email/", inbound_email.inbound_email, name="inbound_email"),
+    # メッセージテンプレート and 自動送信メール設定 (issue 15).
+    path("templates/", template_views.template_list, name="template_list"),
+    path("templates/new/", template_views.template_create, name="template_create"),
+    path("templates/preview/", template_views.template_preview, name="template_preview"),
+    path("templates/<int:message_template_pk>/edit/", template_views.template_edit, name="template_edit"),
+    path("templates/<int:message_template_pk>/copy/", template_views.template_copy, name="template_copy"),
+    path("templates/<int:message_template_pk>/delete/", template_views.template_delete, name="template_delete"),
+    path("templates/<int:message_template_pk>/content/", template_views.template_content, name="template_content"),
+    path("templates/automatic/", automatic_views.automatic_settings, name="automatic_settings"),
+    path("templates/automatic/preview/", automatic_views.automatic_preview, name="automatic_preview"),
 ]

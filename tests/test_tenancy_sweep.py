@@ -157,8 +157,20 @@ def _form_answer(objs: Objects):
     return objs.get("form_answer", create)
 
 
+def _message_template(objs: Objects):
+    from messaging.models import MessageTemplate
+
+    return objs.get(
+        "message_template",
+        lambda: MessageTemplate.objects.create(
+            company=objs.company, name="一次面接のご案内", subject="件名", body="本文"
+        ),
+    )
+
+
 # Path parameter name → a function creating company A's object and returning its path value.
 OBJECT_FACTORIES: dict[str, Callable[[Objects], object]] = {
+    "message_template_pk": lambda objs: _message_template(objs).pk,
     "send_pk": lambda objs: _send(objs).pk,
     "message_pk": lambda objs: _message(objs).pk,
     "attachment_pk": lambda objs: _send_attachment(objs).pk,

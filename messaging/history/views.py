@@ -119,6 +119,7 @@ def send_edit(request: RecruiterRequest, send_pk: int) -> HttpResponse:
         "allow_attachments": False,
         "line_only": not send.deliveries.filter(channel=Channel.EMAIL).exists(),
         "scheduled_only": True,
+        "sender_department": send.sender_department,
         # Recipients and channels are not editable; the content is judged with the send's own.
         "fixed": {
             "send_line": send.send_line,

@@ -82,8 +82,11 @@ class Draft:
         return self.send_line and rules.line_allowed_for_kind(self.kind)
 
 
-def validate(draft: Draft, *, company: Company, recipient_count: int, now: datetime) -> dict[str, list[str]]:
-    """Every problem with a draft, keyed by form field. Empty when it may be sent."""
+def validate(
+    draft: Draft, *, company: Company, recipient_count: int, now: datetime, sender_department: str = ""
+) -> dict[str, list[str]]:
+    """Every problem with a draft, keyed by form field. Empty when it may be sent.
+    `sender_department`: the sending recruiter's, for {{送信者部署}}."""
     errors: dict[str, list[str]] = {}
 
     def add(name: str, message: str) -> None:
@@ -136,7 +139,27 @@ def validate(draft: Draft, *, company: Company, recipient_count: int, now: datet
         add("", "エージェント宛てにはLINEメッセージを送信できません。")
     for name, message in _context_problems(draft, company):
         add(name, message)
+    for name, message in sender_problems(draft, sender_department):
+        add(name, message)
     return errors
+
+
+def sender_problems(draft: Draft, sender_department: str) -> list[tuple[str, str]]:
+    """{{送信者部署}} needs a recruiter with a department: an automatic send has no sender,
+    and a recruiter without one would send an empty gap."""
+    code = "{{" + rendering.SENDER_DEPARTMENT + "}}"
+    used_in = [
+        name
+        for name, text in (("body", draft.body), ("subject", draft.subject))
+        if rendering.SENDER_DEPARTMENT in rendering.placeholders_in(text)
+    ]
+    if not used_in:
+        return []
+    if draft.kind in AUTOMATIC_KINDS:
+        return [(used_in[0], f"{code} は自動送信のメールでは使えません（送信する採用担当者がいないため）。")]
+    if not sender_department.strip():
+        return [(used_in[0], f"{code} を使うには、プロフィールで所属部署を設定してください。")]
+    return []
 
 
 def _context_problems(draft: Draft, company: Company) -> list[tuple[str, str]]:
@@ -189,9 +212,17 @@ def missing_values(draft: Draft, scope: SendScope, rows: list[tuple]) -> dict[st
     return errors
 
 
-def preview(draft: Draft, *, company: Company, sender_name: str, candidate: Candidate | None) -> rendering.Rendered:
+def preview(
+    draft: Draft, *, company: Company, sender_name: str, candidate: Candidate | None, sender_department: str = ""
+) -> rendering.Rendered:
     """What the first recipient would get (the timeline copy stands in for personal links)."""
-    scope = SendScope(company=company, sender_name=sender_name, kind=draft.kind, context=draft.context)
+    scope = SendScope(
+        company=company,
+        sender_name=sender_name,
+        kind=draft.kind,
+        context=draft.context,
+        sender_department=sender_department,
+    )
     context = rendering.context_for(candidate, company, sender_name, scope)
     return rendering.render_for_recipient(
         draft.subject, draft.body, context, friend_invitation=draft.include_friend_invitation
@@ -244,9 +275,16 @@ def create_send(
     now = now or timezone.now()
     recipients = _recipients(candidates, company)
     rows = _candidate_rows(recipients)
-    errors = validate(draft, company=company, recipient_count=len(rows), now=now)
     sender_name = user.display_name if user is not None else company.name
-    scope = SendScope(company=company, sender_name=sender_name, kind=draft.kind, context=draft.context)
+    sender_department = user.department if user is not None else ""
+    errors = validate(draft, company=company, recipient_count=len(rows), now=now, sender_department=sender_department)
+    scope = SendScope(
+        company=company,
+        sender_name=sender_name,
+        kind=draft.kind,
+        context=draft.context,
+        sender_department=sender_department,
+    )
     if not errors:
         errors = missing_values(draft, scope, rows)
     if errors:
@@ -300,6 +338,7 @@ def _write_send(
             company=company,
             created_by=user if user is not None and user.is_authenticated else None,
             sender_name=sender_name,
+            sender_department=user.department if user is not None else "",
             kind=draft.kind,
             subject=draft.subject.strip(),
             body=draft.body,
@@ -378,7 +417,13 @@ def _insert_messages(
     message_rows = []
     for pk, last_name, first_name, *_ in rows:
         context = rendering.RecipientContext(
-            last_name, first_name, company_name, send.sender_name, candidate_id=pk, scope=scope
+            last_name,
+            first_name,
+            company_name,
+            send.sender_name,
+            candidate_id=pk,
+            scope=scope,
+            sender_department=send.sender_department,
         )
         rendered = rendering.render_for_recipient(
             send.subject, draft.body, context, friend_invitation=draft.include_friend_invitation

@@ -50,6 +50,7 @@ class ComposeOptions(TypedDict, total=False):
     fixed: Mapping[str, Any] | None
     now: datetime | None
     compose_kind: ComposeKind | None
+    sender_department: str
 
 
 class ComposeForm(forms.Form):
@@ -109,11 +110,12 @@ class ComposeForm(forms.Form):
         fixed: Mapping[str, Any] | None = None,
         now: datetime | None = None,
         compose_kind: ComposeKind | None = None,
+        sender_department: str = "",
         **kwargs: Any,
     ) -> None:
         """`scheduled_only`: the send keeps a scheduled time (editing a reservation); `fixed`:
         draft values the caller decides (e.g. an edit keeps the send's LINE choice), whose
-        fields the form drops."""
+        fields the form drops; `sender_department`: the sender's, for {{送信者部署}}."""
         kwargs.setdefault("initial", {})
         kwargs["initial"] = {"client_token": str(uuid.uuid4()), **kwargs["initial"]}
         super().__init__(*args, **kwargs)
@@ -125,6 +127,7 @@ class ComposeForm(forms.Form):
         self.fixed = dict(fixed or {})
         self.now = now or timezone.now()
         self.compose_kind = compose_kind
+        self.sender_department = sender_department
         if compose_kind is not None:
             self.fields["about"] = forms.TypedChoiceField(
                 label=compose_kind.context_label,
@@ -167,7 +170,14 @@ class ComposeForm(forms.Form):
             self.add_error("attachments", "添付ファイルは合計10MBまでです。")
         draft = self.draft(scheduled_at=scheduled_at)
         add_errors(
-            self, compose.validate(draft, company=self.company, recipient_count=self.recipient_count, now=self.now)
+            self,
+            compose.validate(
+                draft,
+                company=self.company,
+                recipient_count=self.recipient_count,
+                now=self.now,
+                sender_department=self.sender_department,
+            ),
         )
         return data
 

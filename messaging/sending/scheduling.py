@@ -78,14 +78,20 @@ def edit_scheduled_send(
     """Change a scheduled send's content or time. A conditional update on (status, version):
     False when the dispatcher already took it (or another edit won)."""
     now = now or timezone.now()
-    errors = validate(draft, company=send.company, recipient_count=send.recipient_count, now=now)
+    errors = validate(
+        draft,
+        company=send.company,
+        recipient_count=send.recipient_count,
+        now=now,
+        sender_department=send.sender_department,
+    )
     if draft.scheduled_at is None:
         # Changing a reservation into "send now" is not an edit: it would leave a queued send
         # nobody woke up (and scheduled sends need their time).
         errors.setdefault("scheduled_at", []).append("送信予約日時を入力してください。")
     if errors or draft.scheduled_at is None:
         raise ComposeError(errors)
-    sender_name = send.sender_name
+    scope = rendering.scope_of(send)
     with transaction.atomic():
         updated = Send.objects.filter(pk=send.pk, status=Send.Status.SCHEDULED, version=version).update(
             subject=draft.subject.strip(),
@@ -101,7 +107,7 @@ def edit_scheduled_send(
             rendered = rendering.render_for_recipient(
                 draft.subject.strip(),
                 draft.body,
-                rendering.context_for(message.candidate, send.company, sender_name),
+                rendering.context_for(message.candidate, send.company, send.sender_name, scope),
                 friend_invitation=send.include_friend_invitation,
             )
             message.subject, message.body, message.occurred_at = (

@@ -84,6 +84,7 @@ def _compose_page(
         "allow_agent": has_agent,
         "allow_invitation": kind == Kind.BULK,
         "compose_kind": compose_kind,
+        "sender_department": request.user.department,
     }
     submitted = request.method == "POST" and request.POST.get("compose") == "1"
     if submitted:
@@ -110,7 +111,7 @@ def _compose_page(
 
     first = recipients.first()
     draft = forms.draft_from_data(request.POST if submitted else (initial or {}), kind=kind, compose_kind=compose_kind)
-    preview = compose.preview(draft, company=company, sender_name=request.user.display_name, candidate=first)
+    preview = _preview(request, draft, first)
     context = {
         "title": title,
         "form": form,
@@ -125,15 +126,33 @@ def _compose_page(
         "first_recipient": first,
         "preview": preview,
         "preview_errors": _preview_errors(draft),
+        "preview_problems": _preview_problems(request, draft),
         "placeholders": forms.placeholder_help(kind, compose_kind),
         "compose_kind": compose_kind,
         "line_limit": rendering.LINE_TOTAL_LIMIT,
         "friend_url_placeholder": "{{" + rendering.FRIEND_URL + "}}",
+        # The template picker keeps the quoted email under a reply's new text.
+        "picker_keep": quote(in_reply_to) if in_reply_to is not None else "",
         **_line_summary(request, recipients),
     }
     if candidate is not None:
         context["line_reason"] = rules.line_unavailable_reason(company, candidate.pk)
     return render(request, "messaging/compose.html", context)
+
+
+def _preview(request: RecruiterRequest, draft: compose.Draft, first: Candidate | None) -> rendering.Rendered:
+    return compose.preview(
+        draft,
+        company=request_company(request),
+        sender_name=request.user.display_name,
+        sender_department=request.user.department,
+        candidate=first,
+    )
+
+
+def _preview_problems(request: RecruiterRequest, draft: compose.Draft) -> list[str]:
+    """What compose would refuse about the sender (e.g. {{送信者部署}} without a department)."""
+    return [message for _, message in compose.sender_problems(draft, request.user.department)]
 
 
 def _preview_errors(draft: compose.Draft) -> list[str]:
@@ -254,19 +273,18 @@ def reply(request: RecruiterRequest, message_pk: int) -> HttpResponse:
 @require_POST
 def compose_preview(request: RecruiterRequest) -> HttpResponse:
     """htmx: the first recipient's copy, and unknown placeholders, while typing."""
-    company = request_company(request)
     posted_kind = request.POST.get("kind", "")
     kind = posted_kind if posted_kind in Kind.values else Kind.BULK
     recipients = selected_candidates(request, _selection_data(request.POST))
     first = recipients.first()
     draft = forms.draft_from_data(request.POST, kind=kind, compose_kind=kinds.get(kind))
-    preview = compose.preview(draft, company=company, sender_name=request.user.display_name, candidate=first)
     return render(
         request,
         "messaging/_preview.html",
         {
-            "preview": preview,
+            "preview": _preview(request, draft, first),
             "preview_errors": _preview_errors(draft),
+            "preview_problems": _preview_problems(request, draft),
             "first_recipient": first,
             "line_limit": rendering.LINE_TOTAL_LIMIT,
             "send_line": draft.send_line,

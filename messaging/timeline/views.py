@@ -98,6 +98,7 @@ def line_chat(request: RecruiterRequest, candidate_pk: int) -> HttpResponse:
         "company": company,
         "recipient_count": 1,
         "line_only": True,
+        "sender_department": request.user.department,
     }
     if request.method == "POST":
         if compose.submitted_send(company, forms.client_token(request.POST)) is not None:
