@@ -12,7 +12,9 @@ from customforms.answer_forms import AnswerInput
 from customforms.links import create_link
 from customforms.models import Form, FormField, FormLink, FormResponse
 from messaging.models import AUTOMATIC_KINDS, AutomaticMessageSetting, Channel, Delivery, Kind, Message, Send
-from tests.customforms_support import make_form
+from tests.conftest import make_candidate
+from tests.customforms_support import Kind as FieldKind
+from tests.customforms_support import answer_path, make_form, name_of
 
 pytestmark = pytest.mark.django_db
 
@@ -125,6 +127,16 @@ def test_a_line_friend_gets_the_confirmation_by_email_only(
     assert not send.send_line
     assert list(Delivery.objects.filter(send=send).values_list("channel", flat=True)) == [Channel.EMAIL]
     assert len(mail.outbox) == 1 and line_emulator.outbox(line_pair.messaging_channel_id) == []
+
+
+def test_the_thanks_page_mentions_the_email_only_to_a_candidate_who_has_an_address(client, company):
+    form = make_form(company, [{"kind": FieldKind.SHORT_TEXT, "label": "ひとこと"}])
+    for email, mentioned in (("hanako@example.com", True), ("", False)):
+        path = answer_path(make_candidate(company, email=email), form)
+        client.post(path, {name_of(form, "ひとこと"): "よろしくお願いします"})
+        thanks = client.get(path + "done/").content.decode()
+        assert "回答を受け付けました" in thanks
+        assert ("確認メールをお送りします" in thanks) is mentioned
 
 
 def test_the_kind_is_messagings_automatic_form_confirmation():
