@@ -11,10 +11,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, ProtectedError
 from django.utils import timezone
 
+from candidates.models import Candidate
 from customforms.answer_forms import AnswerInput
 from customforms.models import Form, FormAnswer, FormField, FormLink, FormResponse
 from hrmos.audit import log_action
 from hrmos.models import Company, User
+from messaging.models import Kind
+from messaging.sending import automatic
+from messaging.sending.compose import ComposeError
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +239,7 @@ def submit_response(link: FormLink, answers: list[AnswerInput], now: datetime | 
     replaced_files: list[str] = []
     try:
         with transaction.atomic():
-            form = Form.objects.get(pk=link.form_id)
+            form = Form.objects.select_related("company").get(pk=link.form_id)
             if not form.accepts_answers(now):
                 raise SubmitRefused(SubmitRefused.CLOSED)
             response, created = _response_for(form, link, now)
@@ -253,8 +257,7 @@ def submit_response(link: FormLink, answers: list[AnswerInput], now: datetime | 
                 response.updated_at = now
                 response.edit_count += 1
                 response.save(update_fields=["updated_at", "edit_count"])
-            # The automatic confirmation email (form_confirmation) joins this transaction here,
-            # so it commits with the answers it confirms.
+            _send_confirmation(form, response, link.candidate)
     except BaseException:
         _delete_files(saved_files)
         raise
@@ -267,3 +270,31 @@ def submit_response(link: FormLink, answers: list[AnswerInput], now: datetime | 
         "created" if created else "edited",
     )
     return response
+
+
+def _send_confirmation(form: Form, response: FormResponse, candidate: Candidate) -> None:
+    """The form_confirmation email (email only) for this submission, in its transaction so
+    that it commits with the answers it confirms. One per submission: the first answer and
+    each edit. A template that cannot be sent (e.g. a placeholder the company's text uses
+    that has no value here) is logged and skipped: the answer is never lost over an email."""
+    template = automatic.template_for(form.company, Kind.FORM_CONFIRMATION)
+    if not template.enabled:
+        return
+    try:
+        automatic.send_automatic(
+            Kind.FORM_CONFIRMATION,
+            company=form.company,
+            candidate=candidate,
+            subject=template.subject,
+            body=template.body,
+            context={"form": form.pk, "response": response.pk},
+            once_key=f"{Kind.FORM_CONFIRMATION}:{response.pk}:{response.edit_count}",
+        )
+    except ComposeError as refused:
+        logger.warning(
+            "Form confirmation not sent: form=%s response=%s candidate=%s: %s",
+            form.pk,
+            response.pk,
+            candidate.pk,
+            refused,
+        )

@@ -143,6 +143,24 @@ def form_restore(request: HttpRequest, form_pk: int) -> HttpResponse:
 
 
 @require_GET
+def form_send(request: HttpRequest, form_pk: int) -> HttpResponse:
+    """「このフォームを送信」: the candidate list, to choose whom to send it to (its 「フォームを
+    送信」 opens the compose screen, where this form is chosen)."""
+    form = _form_or_404(request, form_pk)
+    if not form.accepts_answers(timezone.now()):
+        messages.error(
+            request, "回答を受け付けていないフォームは送信できません。公開中で回答期限前のフォームを送信してください。"
+        )
+        return redirect("customforms:detail", form_pk=form.pk)
+    messages.info(
+        request,
+        f"「{form.name}」を送る候補者にチェックを入れ、「フォームを送信」を押してください。"
+        f"送信画面の「フォーム」で「{form.name}」を選びます。",
+    )
+    return redirect("candidates:list")
+
+
+@require_GET
 def form_preview(request: HttpRequest, form_pk: int) -> HttpResponse:
     """The candidate's page as they will see it, with the submit button switched off."""
     form = _form_or_404(request, form_pk)

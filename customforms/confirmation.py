@@ -1,20 +1,24 @@
 """The automatic confirmation email (kind form_confirmation, email only) sent on each
 submission: its default subject and body, and the answer summary it carries.
 
-The kind's own placeholders (`{{フォーム名}}`, `{{回答内容}}`, `{{回答期限}}`, `{{修正のご案内}}`)
-take their values from the response; the candidate and company ones (`{{候補者氏名}}`,
-`{{企業名}}`) are messaging's, as in any other send.
+The send's context names the form and the response (`{"form": pk, "response": pk}`): the
+form's placeholders (`{{フォーム名}}`, `{{回答期限}}`, `{{フォームURL}}`) come from links.py,
+this kind's own (`{{回答内容}}`, `{{修正のご案内}}`) from the response here, and the candidate
+and company ones (`{{候補者氏名}}`, `{{企業名}}`) from messaging, as in any other send.
+Messaging inserts values verbatim, so a candidate who types 「{{企業名}}」 into an answer gets
+exactly that back, not a substitution.
 """
 
 from __future__ import annotations
 
-import re
-
 from customforms.links import deadline_text
 from customforms.models import FormField, FormResponse
 from messaging.models import Kind
+from messaging.placeholders import Placeholder, Recipient
+from messaging.sending.automatic import AutomaticKind
 
 KIND = Kind.FORM_CONFIRMATION
+RESPONSE = "response"  # the context key naming the response confirmed
 
 DEFAULT_SUBJECT = "【{{企業名}}】「{{フォーム名}}」へのご回答を受け付けました"
 DEFAULT_BODY = """{{候補者氏名}} 様
@@ -27,9 +31,8 @@ DEFAULT_BODY = """{{候補者氏名}} 様
 
 {{修正のご案内}}ご不明な点がございましたら、採用担当までお問い合わせください。
 """
-EDIT_NOTE = "回答期限（{{回答期限}}）までは、お送りしたURLから回答を修正できます。\n\n"
+EDIT_NOTE = "回答期限（{deadline}）までは、お送りしたURLから回答を修正できます。\n\n"
 BLANK = "（未回答）"
-PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s][^{}]*?)\s*\}\}")
 
 
 def answers_summary(response: FormResponse) -> str:
@@ -47,27 +50,64 @@ def answers_summary(response: FormResponse) -> str:
     return "\n\n".join(blocks)
 
 
-def response_placeholder_values(response: FormResponse) -> dict[str, str]:
-    """The values of this kind's own placeholders for one response. Messaging renders them in
-    one pass with the candidate's (the send's context names the response), so a candidate
-    who types 「{{企業名}}」 into an answer gets exactly that back, not a substitution."""
+def edit_note(response: FormResponse) -> str:
+    """How to change the answers, for a form that allows it until a deadline; else nothing."""
     form = response.form
-    return {
-        "フォーム名": form.name,
-        "回答内容": answers_summary(response),
-        "回答期限": deadline_text(form),
-        "修正のご案内": EDIT_NOTE.replace("{{回答期限}}", deadline_text(form))
-        if form.is_editable_answers and form.deadline
-        else "",
-    }
+    if not (form.is_editable_answers and form.deadline):
+        return ""
+    return EDIT_NOTE.format(deadline=deadline_text(form))
 
 
-def confirmation_message(response: FormResponse, common: dict[str, str]) -> tuple[str, str]:
-    """(subject, body) as the candidate receives them; `common` holds the values messaging
-    supplies (候補者氏名, 企業名). One pass: values are never scanned for placeholders."""
-    values = {**common, **response_placeholder_values(response)}
+def _response_of(recipient: Recipient) -> FormResponse | None:
+    """The send's response, if it is this recipient's."""
+    pk = recipient.scope.context.get(RESPONSE)
+    if not isinstance(pk, int) or recipient.candidate_id is None:
+        return None
+    return (
+        FormResponse.objects.filter(pk=pk, company=recipient.company, candidate_id=recipient.candidate_id)
+        .select_related("form")
+        .prefetch_related("answers__field")
+        .first()
+    )
 
-    def fill(match: re.Match[str]) -> str:
-        return values.get(match.group(1), match.group(0))
 
-    return PLACEHOLDER.sub(fill, DEFAULT_SUBJECT), PLACEHOLDER.sub(fill, DEFAULT_BODY)
+def summary_value(recipient: Recipient) -> str | None:
+    response = _response_of(recipient)
+    return answers_summary(response) if response else None
+
+
+def edit_note_value(recipient: Recipient) -> str | None:
+    response = _response_of(recipient)
+    return edit_note(response) if response else None
+
+
+ONLY_IN_CONFIRMATION = "{{{{{name}}}}} はカスタムフォームの回答完了時の確認メール（自動送信）でのみ使えます。"
+PLACEHOLDERS = (
+    Placeholder(
+        "回答内容",
+        "候補者が回答した内容（項目名と回答）",
+        needs=RESPONSE,
+        needs_label="フォームの回答",
+        value=summary_value,
+        unavailable=ONLY_IN_CONFIRMATION.format(name="回答内容"),
+        order=53,
+    ),
+    Placeholder(
+        "修正のご案内",
+        "回答を修正できるフォームのとき、回答期限までの修正方法の案内（それ以外は空欄）",
+        needs=RESPONSE,
+        needs_label="フォームの回答",
+        value=edit_note_value,
+        unavailable=ONLY_IN_CONFIRMATION.format(name="修正のご案内"),
+        order=54,
+    ),
+)
+
+AUTOMATIC_KIND = AutomaticKind(
+    KIND,
+    default_subject=DEFAULT_SUBJECT,
+    default_body=DEFAULT_BODY,
+    trigger="カスタムフォームの回答完了時",
+    placeholders=("フォーム名", "回答内容", "回答期限", "修正のご案内", "フォームURL"),
+    can_disable=False,
+)

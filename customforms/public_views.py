@@ -140,5 +140,6 @@ def done(request: HttpRequest, token: str) -> HttpResponse:
         "answers": response.ordered_answers(),
         "can_edit": form.is_editable_answers and form.accepts_answers(timezone.now()),
         "token": token,
+        "emailed": bool(link.candidate.email),  # the confirmation (form_confirmation) goes there
     }
     return render(request, "customforms/public/done.html", context)

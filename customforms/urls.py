@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:form_pk>/delete/", builder_views.form_delete, name="delete"),
     path("<int:form_pk>/restore/", builder_views.form_restore, name="restore"),
     path("<int:form_pk>/preview/", builder_views.form_preview, name="preview"),
+    path("<int:form_pk>/send/", builder_views.form_send, name="send"),
     path("<int:form_pk>/fields/new/", builder_views.field_create, name="field_create"),
     path("<int:form_pk>/fields/<int:form_field_pk>/edit/", builder_views.field_edit, name="field_edit"),
     path("<int:form_pk>/fields/<int:form_field_pk>/delete/", builder_views.field_delete, name="field_delete"),

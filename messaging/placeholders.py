@@ -97,6 +97,9 @@ class Placeholder:
     link: Callable[[Recipient, str, datetime], str] | None = None
     per_candidate: bool = True  # False: the same value for every recipient (computed once per send)
     order: int = 100
+    # The refusal where the send lacks `needs`, when 「…を選んだときだけ使えます」 does not fit
+    # (a context no compose screen offers, e.g. the answers of an automatic confirmation).
+    unavailable: str = ""
 
     def __post_init__(self) -> None:
         if (self.value is None) == (self.link is None):
@@ -117,7 +120,7 @@ class Placeholder:
         return not self.needs or context.get(self.needs) is not None
 
     def unavailable_message(self) -> str:
-        return f"{{{{{self.name}}}}} は{self.needs_label}を選んだときだけ使えます。"
+        return self.unavailable or f"{{{{{self.name}}}}} は{self.needs_label}を選んだときだけ使えます。"
 
 
 _registry: dict[str, Placeholder] = {}

@@ -53,6 +53,11 @@ LINE_MAX_MESSAGES = 5
 LINE_TOTAL_LIMIT = LINE_TEXT_LIMIT * LINE_MAX_MESSAGES
 # Room kept in a LINE text for each personal link minted into it when it goes out.
 LINK_ROOM = 200
+# Inserted after each "{" of a placeholder's value, so that no later pass (personal links,
+# stand-ins) reads text that came from a value (a name, a candidate's answer) as a placeholder;
+# the copies that go out or onto the timeline have it taken out (`unguarded`). WORD JOINER:
+# invisible, and nobody types it.
+VALUE_GUARD = "\u2060"
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,7 @@ class Rendered:
     subject: str
     # The email body with `{{LINE友達登録URL}}` still in it when the send carries a friend
     # invitation: the URL is minted at the moment the email goes out (see email_delivery).
+    # It and the LINE texts keep their values' braces guarded until `fill_links`.
     email_body: str
     timeline_body: str
     line_texts: list[str]
@@ -142,12 +148,21 @@ def one_line(text: str) -> str:
     return LINE_BREAKS_RE.sub(" ", text).strip()
 
 
+def guarded(value: str) -> str:
+    return value.replace("{", "{" + VALUE_GUARD)
+
+
+def unguarded(text: str) -> str:
+    return text.replace("{" + VALUE_GUARD, "{")
+
+
 def render_for_recipient(subject: str, body: str, context: RecipientContext, *, friend_invitation: bool) -> Rendered:
     """The recipient's copies. Personal links (the friend-registration URL, registered link
     placeholders) stay as `{{name}}` in the email and LINE copies, to be minted as each goes
-    out (`fill_links`); the timeline copy shows a stand-in for them."""
+    out (`fill_links`); the timeline copy shows a stand-in for them. Values are inserted
+    verbatim: a `{{…}}` inside one (a candidate's answer) is never substituted."""
     names = placeholders_in(subject, body)
-    values = context.values(names)
+    values = {name: guarded(value) for name, value in context.values(names).items()}
     links = frozenset(names) & placeholders.link_names()
     rendered_subject = one_line(render(subject, values, keep=links))
     if friend_invitation:
@@ -157,11 +172,11 @@ def render_for_recipient(subject: str, body: str, context: RecipientContext, *, 
     else:
         email_body = render(body, {**values, FRIEND_URL: ""}, keep=links)
     standins = {name: f"（{name}）" for name in links}
-    timeline_body = render(email_body, {FRIEND_URL: FRIEND_URL_STANDIN, **standins})
+    timeline_body = unguarded(render(email_body, {FRIEND_URL: FRIEND_URL_STANDIN, **standins}))
     line_body = render(email_body, {FRIEND_URL: FRIEND_URL_LINE_STANDIN}) if friend_invitation else email_body
     room = LINK_ROOM * sum(1 for match in PLACEHOLDER_RE.finditer(line_body) if match.group(1) in links)
     return Rendered(
-        subject=rendered_subject,
+        subject=unguarded(rendered_subject),
         email_body=email_body,
         timeline_body=timeline_body,
         line_texts=split_for_line(line_text(rendered_subject, line_body), room=room),
@@ -173,13 +188,13 @@ def fill_links(text: str, recipient: Recipient, now: datetime) -> str:
     token comes from the delivery, so every attempt of one delivery gets the same URLs."""
     names = [name for name in placeholders_in(text) if name in placeholders.link_names()]
     if not names or recipient.delivery_id is None:
-        return text
+        return unguarded(text)
     urls = {}
     for name in names:
         placeholder = placeholders.get(name)
         assert placeholder is not None and placeholder.link is not None
         urls[name] = placeholder.link(recipient, placeholders.link_token(recipient.delivery_id, name), now)
-    return render(text, urls)
+    return unguarded(render(text, urls))
 
 
 def line_text(subject: str, body: str) -> str:

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from customforms.links import find_link, form_choices, issue_form_link, placeholder_values
+from customforms.links import find_link, form_choices, issue_form_link, link_for_token
 from customforms.models import FormLink
 from tests.conftest import make_candidate
 from tests.customforms_support import make_form
@@ -53,14 +53,26 @@ def test_a_link_expires_with_its_forms_deadline_and_follows_a_new_one(client, co
         assert client.get(path).status_code == 200
 
 
-def test_placeholder_values_and_the_choices_for_compose(company, other_company):
+def test_the_choices_for_compose_are_the_companys_forms_taking_answers(company, other_company):
     open_form = make_form(company, name="ES")
     make_form(company, name="非公開", is_published=False)
     make_form(company, name="締切済み", deadline=timezone.now() - timedelta(minutes=1))
     make_form(other_company, name="よその会社")
-    assert [pk for pk, _label in form_choices(company)] == [open_form.pk]
-    assert form_choices(company)[0][1].startswith("ES（回答期限 ")
-    values = placeholder_values(open_form)
-    assert values["フォーム名"] == "ES" and values["回答期限"].endswith(
-        timezone.localtime(open_form.deadline).strftime("%H:%M")
-    )
+    [(pk, label)] = form_choices(company)
+    assert pk == open_form.pk
+    assert label == f"ES（回答期限 {timezone.localtime(open_form.deadline):%Y年%-m月%-d日 %H:%M}）"
+
+
+def test_a_token_given_by_messaging_is_stored_once_however_often_it_comes(company, candidate):
+    form = make_form(company)
+    token = "t" * 43
+    first = link_for_token(candidate, form, token, timezone.now())
+    again = link_for_token(candidate, form, token, timezone.now())
+    assert first == again and FormLink.objects.count() == 1
+    assert first.token_hash == hashlib.sha256(token.encode()).hexdigest() and find_link(token) == first
+
+
+def test_a_token_for_another_companys_candidate_is_refused(company, other_company):
+    with pytest.raises(ValueError):
+        link_for_token(make_candidate(other_company), make_form(company), "t" * 43, timezone.now())
+    assert not FormLink.objects.exists()

@@ -51,6 +51,15 @@ def test_phone_shows_what_the_app_pushed(line_emulator, messaging, pair):
     assert "説明会のご案内です" in requests.get(url).text
 
 
+def test_phone_makes_a_url_in_a_text_tappable_as_line_does(line_emulator, messaging, pair):
+    text = "回答はこちら\nhttps://example.com/f/abc/\nよろしくお願いします"
+    messaging.push_message(PushMessageRequest(to=pair.user_id, messages=[TextMessage(text=text)]))
+    url = f"{line_emulator.base_url}/phone/{pair.persona_id}/chat/{pair.messaging_channel_id}/messages"
+    page = requests.get(url).text
+    link = '<a href="https://example.com/f/abc/" rel="nofollow">https://example.com/f/abc/</a>'
+    assert f"回答はこちら\n{link}\nよろしく" in page
+
+
 def test_phone_reply_reaches_the_app_as_a_message_event(line_emulator, pair):
     chat = f"{line_emulator.base_url}/phone/{pair.persona_id}/chat/{pair.messaging_channel_id}"
     response = post_form(requests.Session(), chat, f"{chat}/send-text", text="はい、参加します")
