@@ -183,6 +183,13 @@ def render_for_recipient(subject: str, body: str, context: RecipientContext, *, 
     )
 
 
+def as_shown(text: str) -> str:
+    """A stored copy as a person should read it before it goes out (the compose preview):
+    personal links as their stand-ins, values' braces unguarded."""
+    links = {name: f"（{name}）" for name in placeholders_in(text) if name in placeholders.link_names()}
+    return unguarded(render(text, links))
+
+
 def fill_links(text: str, recipient: Recipient, now: datetime) -> str:
     """Mint the personal links left in a stored copy, for the message that goes out now. The
     token comes from the delivery, so every attempt of one delivery gets the same URLs."""

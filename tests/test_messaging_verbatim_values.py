@@ -64,3 +64,25 @@ def test_text_without_braces_is_untouched():
     rendered = rendering.render_for_recipient("件名", "{{候補者氏名}}様", recipient_context(), friend_invitation=False)
     assert rendered.email_body == rendered.timeline_body == "山田 花子様"
     assert rendering.VALUE_GUARD not in "".join(rendered.line_texts)
+
+
+@pytest.mark.django_db
+def test_a_name_holding_the_friend_url_placeholder_is_sent_as_typed(
+    company, recruiter, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from line_integration.models import LineIntegration
+    from messaging.models import Kind
+    from messaging.sending import compose
+    from tests.conftest import make_candidate
+
+    LineIntegration.objects.create(company=company, status=LineIntegration.Status.LINKED, bot_user_id="U" + "a" * 32)
+    candidate = make_candidate(company, first_name="{{LINE友達登録URL}}")
+    draft = compose.Draft(
+        kind=Kind.BULK, subject="ご案内", body="{{名}}様\n{{LINE友達登録URL}}", include_friend_invitation=True
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        compose.create_send(draft, company=company, user=recruiter, candidates=[candidate.pk])
+    [email] = mail.outbox
+    assert email.body.startswith("{{LINE友達登録URL}}様\nhttp")  # the name as typed, then the real link

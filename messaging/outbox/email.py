@@ -180,12 +180,14 @@ def _message(
 ) -> EmailMessage:
     send = delivery.send
     now = timezone.now()
-    body = rendering.fill_links(delivery.rendered_body, rendering.recipient_of(delivery, scope), now)
+    body = delivery.rendered_body
     if send.include_friend_invitation and delivery.recipient_kind == RecipientKind.CANDIDATE:
         assert delivery.candidate is not None  # _prepare skipped the deliveries of deleted candidates
         # Minted per attempt: a resend carries a new link, the earlier one stays valid.
         url = issue_invitation(delivery.candidate, now=now, delivery_id=delivery.id)
         body = rendering.render(body, {rendering.FRIEND_URL: url})
+    # Last: it takes out the guards that kept values' braces from being read as placeholders.
+    body = rendering.fill_links(body, rendering.recipient_of(delivery, scope), now)
     return build(delivery, body, attachments, connection)
 
 

@@ -5,6 +5,7 @@ Everything a form checks is checked again here (`validate`), and the LINE rules 
 here whatever the caller asked for, so a send created from code obeys them too.
 """
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
@@ -224,9 +225,10 @@ def preview(
         sender_department=sender_department,
     )
     context = rendering.context_for(candidate, company, sender_name, scope)
-    return rendering.render_for_recipient(
+    rendered = rendering.render_for_recipient(
         draft.subject, draft.body, context, friend_invitation=draft.include_friend_invitation
     )
+    return dataclasses.replace(rendered, line_texts=[rendering.as_shown(text) for text in rendered.line_texts])
 
 
 def _recipients(candidates: QuerySet[Candidate] | Iterable[int], company: Company) -> QuerySet[Candidate]:
