@@ -4,6 +4,7 @@ that candidate. Refused where the placeholders have no value."""
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -32,7 +33,11 @@ def short_form(company, **attributes):
 
 
 def form_request(company, recruiter, candidates, **fields) -> Send:
-    values = {"kind": Kind.FORM_REQUEST, "subject": "【{{企業名}}】{{フォーム名}}のお願い", "body": BODY}
+    values: dict[str, Any] = {
+        "kind": Kind.FORM_REQUEST,
+        "subject": "【{{企業名}}】{{フォーム名}}のお願い",
+        "body": BODY,
+    }
     values.update(fields)
     return compose.create_send(Draft(**values), company=company, user=recruiter, candidates=[c.pk for c in candidates])
 
@@ -49,7 +54,7 @@ def test_the_email_carries_every_form_placeholder_and_a_personal_url(
         send = form_request(company, recruiter, [candidate], context={"form": form.pk})
     [email] = mail.outbox
     assert email.subject == "【株式会社テスト】エントリーシートのお願い"
-    [token] = URL.findall(email.body)
+    [token] = URL.findall(str(email.body))
     assert email.body == (
         f"山田 花子様\n「エントリーシート」へのご回答をお願いします。\n"
         f"{settings.SITE_URL}/f/{token}/\n回答期限：{deadline(form)}"
@@ -86,7 +91,7 @@ def test_a_line_friend_gets_the_url_on_line_and_answers_through_it(
     assert text.startswith("【株式会社テスト】エントリーシートのお願い\n\n山田 花子様\n")
     assert f"回答期限：{deadline(form)}" in text
     [line_token] = URL.findall(text)
-    [email_token] = URL.findall(mail.outbox[0].body)
+    [email_token] = URL.findall(str(mail.outbox[0].body))
     assert line_token != email_token  # one personal link per delivery, both the candidate's
     phone = Client()
     page = phone.get(f"/f/{line_token}/")

@@ -34,8 +34,13 @@ def registered(monkeypatch):
 
 def recipient_context(**names: str) -> rendering.RecipientContext:
     scope = SendScope(company=Company(name="株式会社テスト"), sender_name="採用 太郎")
-    values = {"last_name": "山田", "first_name": "花子", **names}
-    return rendering.RecipientContext(company_name="株式会社テスト", sender_name="採用 太郎", scope=scope, **values)
+    return rendering.RecipientContext(
+        last_name=names.get("last_name", "山田"),
+        first_name=names.get("first_name", "花子"),
+        company_name="株式会社テスト",
+        sender_name="採用 太郎",
+        scope=scope,
+    )
 
 
 def test_a_value_is_inserted_verbatim_in_the_timeline_email_and_line_copies():
