@@ -167,6 +167,16 @@ def send_cancel(request: RecruiterRequest, send_pk: int) -> HttpResponse:
     return redirect("messaging:send_detail", send_pk=send.pk)
 
 
+@require_POST
+def send_now(request: RecruiterRequest, send_pk: int) -> HttpResponse:
+    send = get_scoped_or_404(request, Send, pk=send_pk)
+    if scheduling.send_scheduled_now(send, user=request.user):
+        flash.success(request, "送信予約を今すぐ送信しました。")
+    else:
+        flash.error(request, "今すぐ送信できませんでした。すでに送信が始まっているか、キャンセルされています。")
+    return redirect("messaging:send_detail", send_pk=send.pk)
+
+
 def _download(attachment: SendAttachment | MessageAttachment) -> FileResponse:
     return FileResponse(
         attachment.file.open("rb"),
