@@ -27,7 +27,12 @@ def _note_field() -> forms.CharField:
             attrs={"rows": 3, "placeholder": "評価のポイント、面接官のコメントなど（候補者には送られません）"}
         ),
     )
-    field.validators = [ProhibitNullCharactersValidator(message=NUL_MESSAGE)]
+    field.validators = [
+        ProhibitNullCharactersValidator(message=NUL_MESSAGE)
+        if isinstance(validator, ProhibitNullCharactersValidator)
+        else validator
+        for validator in field.validators
+    ]
     return field
 
 
@@ -112,6 +117,8 @@ class NoticeSettingForm(AutomaticSettingForm):
         self.outcome = outcome
         # Several outcomes share one page: ids must not collide.
         self.auto_id = f"id_{outcome}_%s"
+        self.fields["subject"].error_messages["required"] = "件名を入力してください。"
+        self.fields["body"].error_messages["required"] = "本文を入力してください。"
         for field in ("subject", "body"):
             self.fields[field].widget.attrs["id"] = f"id_{outcome}_{field}"
 

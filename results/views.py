@@ -79,7 +79,8 @@ def _tab_context(request: RecruiterRequest, candidate: Candidate, form: RecordFo
             history[result.stage_id].append(result)
     stage_notices = {
         stage.pk: {
-            value: notice_sentence(label, notices.notice_for(company, stage, value)) for value, label in Outcome.choices
+            value: notice_sentence(str(label), notices.notice_for(company, stage, value))
+            for value, label in Outcome.choices
         }
         for stage in form.fields["stage"].queryset  # type: ignore[attr-defined]
     }

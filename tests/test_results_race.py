@@ -5,6 +5,7 @@ notice, the final result's; concurrent dispatcher ticks and 「今すぐ送信�
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -61,8 +62,8 @@ def test_two_racing_changes_leave_one_pending_notice_for_the_final_result(compan
             candidate = make_candidate(company, stage=interview, email=f"race{round_number}@example.com")
             actions.record_result(candidate, interview, PASSED, user=recruiter, move=False)  # a notice pending
             together(
-                lambda c=candidate: actions.record_result(c, interview, FAILED, user=recruiter, move=False),
-                lambda c=candidate: actions.record_result(c, interview, ON_HOLD, user=None, move=False),
+                partial(actions.record_result, candidate, interview, FAILED, user=recruiter, move=False),
+                partial(actions.record_result, candidate, interview, ON_HOLD, user=None, move=False),
             )
             [current] = SelectionResult.objects.filter(candidate=candidate, is_current=True)
             assert SelectionResult.objects.filter(candidate=candidate).count() == 3
