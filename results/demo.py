@@ -75,7 +75,7 @@ def seed_results(company: Company, now: datetime) -> None:
             .first()
         )
         if candidate is not None:
-            when = now - timedelta(hours=len(DEMO_RESULTS) - index)
+            when = now - timedelta(minutes=len(DEMO_RESULTS) - index)
             actions.record_result(candidate, candidate.stage, outcome, note=note, user=user, now=when)
 
 
