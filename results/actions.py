@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from candidates.models import Candidate, Stage
 from hrmos.audit import log_action
 from hrmos.models import Company, User
-from messaging.models import Send
+from messaging.models import Message, Send
 from messaging.sending import scheduling
 from messaging.sending.compose import ComposeError
 from results import notices
@@ -241,9 +241,12 @@ def save_notice_setting(
 
 
 def pending_notices(candidate: Candidate) -> Iterable[SelectionResult]:
-    """The candidate's results whose notice has not gone yet, soonest first."""
+    """The candidate's results whose notice has not gone yet, soonest first, each with the
+    subject as the candidate will read it (`notice_subject`)."""
+    subject = Message.objects.filter(send=OuterRef("notice"), candidate=candidate).values("subject")[:1]
     return (
         SelectionResult.objects.filter(candidate=candidate, is_current=True, notice__status=Send.Status.SCHEDULED)
         .select_related("stage", "notice")
+        .annotate(notice_subject=Subquery(subject))
         .order_by("notice__scheduled_at")
     )

@@ -69,7 +69,7 @@ def seed_results(company: Company, now: datetime) -> None:
     for index, (stage_name, outcome, note) in enumerate(DEMO_RESULTS):
         candidate = (
             Candidate.objects.for_company(company)
-            .filter(stage__name=stage_name)
+            .filter(stage__name=stage_name, selection_results__isnull=True)
             .select_related("stage")
             .order_by("created_at", "pk")
             .first()

@@ -68,6 +68,10 @@ def _following_the_template(company: Company, values: dict[str, Any]) -> dict[st
     return values
 
 
+def _as_for(stage: Stage, label: str, text: str) -> str:
+    return text.replace("{{選考ステップ}}", stage.name).replace("{{選考結果}}", label)
+
+
 def _stage_context(request: RecruiterRequest, stage: Stage, forms: dict, posted: str) -> dict:
     company = request_company(request)
     sample = texts.sample_recipient(company)
@@ -77,6 +81,8 @@ def _stage_context(request: RecruiterRequest, stage: Stage, forms: dict, posted:
         notice = notices.notice_for(company, stage, value)
         subject = (form["subject"].value() or "") if value == posted else notice.subject
         body = (form["body"].value() or "") if value == posted else notice.body
+        # The sample has no result: show this page's step and result where the email names them.
+        subject, body = (_as_for(stage, str(label), text) for text in (subject, body))
         preview = texts.sample_preview(company, subject, body, sample=sample, sender_name=company.name)
         sections.append({"outcome": value, "label": label, "form": form, "notice": notice, "preview": preview})
     return {

@@ -229,3 +229,21 @@ def test_the_pending_notice_is_in_the_scheduled_send_list(recruiter_client, comp
     assert "選考結果の自動通知" in text or "一次面接の選考結果のご連絡" in text
     later = timezone.localtime(timezone.now() + timedelta(days=3))
     assert later.strftime("%m/%d") in text or later.strftime("%-m/%-d") in text
+
+
+def test_a_pending_notice_can_be_moved_to_another_time_keeping_its_placeholders(
+    recruiter_client, company, recruiter, interviewee
+):
+    delayed(company, "一次面接", FAILED)
+    notice = actions.record_result(interviewee, stage(company, "一次面接"), FAILED, user=recruiter).result.notice
+    later = timezone.localtime(notice.scheduled_at + timedelta(days=1))
+    data = {
+        "subject": notice.subject,
+        "body": notice.body,
+        "scheduled_at": later.strftime("%Y-%m-%dT%H:%M"),
+        "version": notice.version,
+    }
+    text = page(recruiter_client.post(reverse("messaging:send_edit", args=[notice.pk]), data, follow=True))
+    assert "送信予約を変更しました。" in text
+    notice.refresh_from_db()
+    assert notice.scheduled_at == later

@@ -120,8 +120,10 @@ def send_edit(request: RecruiterRequest, send_pk: int) -> HttpResponse:
         "line_only": not send.deliveries.filter(channel=Channel.EMAIL).exists(),
         "scheduled_only": True,
         "sender_department": send.sender_department,
-        # Recipients and channels are not editable; the content is judged with the send's own.
+        # Recipients, channels and what the send is about are not editable; the content is
+        # judged with the send's own (e.g. an automatic result notice's {{選考結果}}).
         "fixed": {
+            "context": dict(send.context),
             "send_line": send.send_line,
             "recipient_type": send.recipient_type,
             "include_friend_invitation": send.include_friend_invitation,
