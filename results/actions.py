@@ -82,7 +82,8 @@ def record_result(
         locked = _locked(Candidate.objects.filter(pk=candidate.pk, company_id=candidate.company_id))
         if not locked:
             raise Candidate.DoesNotExist
-        recorded = _record(locked[0], stage, outcome, note=note, user=user, move=move, now=now)
+        settings = _Settings(locked[0].company)
+        recorded = _record(locked[0], stage, outcome, note=note, user=user, move=move, now=now, settings=settings)
         result = recorded.result
         log_action(
             result.company,
@@ -160,10 +161,11 @@ def _record(
     user: User | None,
     move: bool,
     now: datetime,
-    settings: _Settings | None = None,
+    settings: _Settings,
 ) -> Recorded:
     """With the candidate's row locked: supersede the stage's current result, record the new
     one, move a 合格 on, and replace the pending notice unless the result is unchanged."""
+    company = settings.company
     previous = (
         SelectionResult.objects.filter(candidate=candidate, stage=stage, is_current=True)
         .select_related("notice")
@@ -172,7 +174,7 @@ def _record(
     if previous is not None:
         SelectionResult.objects.filter(pk=previous.pk).update(is_current=False, superseded_at=now)
     result = SelectionResult.objects.create(
-        company_id=candidate.company_id,
+        company=company,
         candidate=candidate,
         stage=stage,
         outcome=outcome,
@@ -187,7 +189,7 @@ def _record(
     else:
         if previous is not None and notices.is_pending(previous.notice):
             recorded.cancelled_notice = notices.cancel_notice(previous.notice, user=user, now=now)
-        notice = (settings or _Settings(candidate.company)).notice(stage, outcome)
+        notice = settings.notice(stage, outcome)
         result.notice, recorded.notice_error = _schedule(result, notice)
     if result.notice is not None:
         result.save(update_fields=["notice"])

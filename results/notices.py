@@ -67,7 +67,7 @@ def stage_value(recipient: Recipient) -> str | None:
     the candidate's current stage."""
     if RESULT in recipient.scope.context:
         result = _result_of(recipient)
-        return Stage.objects.filter(pk=result.stage_id).values_list("name", flat=True).first() if result else None
+        return result.stage.name if result else None  # the send's scope keeps the result, stage loaded once
     candidate = recipient.candidate
     return candidate.stage.name if candidate else None
 

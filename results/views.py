@@ -21,6 +21,9 @@ from results.forms import BulkRecordForm, RecordForm
 from results.models import NoticeSetting, Outcome, SelectionResult
 
 TAB_KEY = "results"
+# Each result's notice is its own send (so it can be cancelled alone): about 20 queries per
+# candidate. A bigger selection is refused with a message rather than left to time out.
+BULK_MAX = 300
 SELECTION_FIELDS = ("ids", "all_matching", "query")
 
 
@@ -114,9 +117,11 @@ def bulk_record(request: RecruiterRequest) -> HttpResponse:
     """Entered from the list's bulk bar with the selection; submitted with `record=1`."""
     company = request_company(request)
     candidates = selected_candidates(request, request.POST)
+    total = candidates.count()
+    limit_error = too_many(total) if total > BULK_MAX else ""
     if request.POST.get("record") == "1":
         form = BulkRecordForm(request.POST)
-        if form.is_valid() and candidates.exists():
+        if form.is_valid() and total and not limit_error:
             bulk = actions.record_results(
                 company,
                 candidates,
@@ -141,6 +146,7 @@ def bulk_record(request: RecruiterRequest) -> HttpResponse:
         "results/bulk.html",
         {
             "form": form,
+            "limit_error": limit_error,
             "selection": _selection(request.POST),
             "count": sum(by_stage.values()) + skipped,
             "by_stage": sorted(by_stage.items(), key=lambda item: -item[1]),
@@ -148,6 +154,13 @@ def bulk_record(request: RecruiterRequest) -> HttpResponse:
             "sample": list(candidates[:5]),
             "stage_notices": _bulk_notices(request, candidates),
         },
+    )
+
+
+def too_many(total: int) -> str:
+    return (
+        f"一度に登録できるのは{BULK_MAX}名までです（{total:,}名を選択中）。"
+        "選考ステップなどで絞り込んでから登録してください。"
     )
 
 

@@ -247,3 +247,14 @@ def test_a_pending_notice_can_be_moved_to_another_time_keeping_its_placeholders(
     assert "送信予約を変更しました。" in text
     notice.refresh_from_db()
     assert notice.scheduled_at == later
+
+
+def test_bulk_refuses_more_than_it_can_record_in_one_go(recruiter_client, company, monkeypatch):
+    from results import views
+
+    monkeypatch.setattr(views, "BULK_MAX", 2)
+    ids = [make_candidate(company, stage=stage(company, "一次面接"), email=f"x{i}@example.com").pk for i in range(3)]
+    data = {"ids": ids, "record": "1", "outcome": PASSED}
+    text = page(recruiter_client.post(reverse("results:bulk"), data))
+    assert "一度に登録できるのは2名までです（3名を選択中）。" in text
+    assert not SelectionResult.objects.exists()
