@@ -10,7 +10,7 @@ class ResultsConfig(AppConfig):
         from candidates.signals import demo_seeded
         from messaging import placeholders
         from messaging.sending import automatic
-        from results import demo, notices
+        from results import demo, listing, notices
         from results.views import TAB_KEY
 
         extensions.register_detail_tab(
@@ -20,6 +20,11 @@ class ResultsConfig(AppConfig):
         )
         extensions.register_bulk_action(
             extensions.BulkAction("選考結果を登録", "results:bulk", icon="clipboard-check", order=35)
+        )
+        extensions.register_list_filter(
+            extensions.ListFilter(
+                key=listing.KEY, label="選考結果", choices=listing.choices, apply=listing.apply, order=30
+            )
         )
         for placeholder in notices.PLACEHOLDERS:
             placeholders.register(placeholder)

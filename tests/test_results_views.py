@@ -258,3 +258,20 @@ def test_bulk_refuses_more_than_it_can_record_in_one_go(recruiter_client, compan
     text = page(recruiter_client.post(reverse("results:bulk"), data))
     assert "一度に登録できるのは2名までです（3名を選択中）。" in text
     assert not SelectionResult.objects.exists()
+
+
+def test_the_list_filters_by_the_result_at_the_current_step(recruiter_client, company, recruiter):
+    interview = stage(company, "一次面接")
+    failed = make_candidate(company, stage=interview, email="f@example.com", last_name="落選")
+    make_candidate(company, stage=interview, email="w@example.com", last_name="未決")
+    moved_on = make_candidate(company, stage=interview, email="m@example.com", last_name="通過")
+    actions.record_result(failed, interview, FAILED, user=recruiter)
+    actions.record_result(moved_on, interview, PASSED, user=recruiter)  # now at 二次面接, no result there yet
+
+    def shown(value: str) -> set[str]:
+        text = page(recruiter_client.get(reverse("candidates:list") + f"?result={value}"))
+        return {name for name in ("落選", "未決", "通過") if f"{name} 花子</a>" in text}
+
+    assert shown("failed") == {"落選"}
+    assert shown("none") == {"未決", "通過"}
+    assert shown("passed") == set()
