@@ -49,6 +49,7 @@ def next_stage(stage: Stage) -> Stage | None:
 class Recorded:
     result: SelectionResult
     cancelled_notice: bool = False  # the previous result's pending notice was cancelled
+    kept_notice: bool = False  # the same result as before: its notice (if any) stands
     notice_error: str = ""  # the notice could not be written (the result is recorded)
 
 
@@ -82,8 +83,10 @@ def record_result(
         locked = _locked(Candidate.objects.filter(pk=candidate.pk, company_id=candidate.company_id))
         if not locked:
             raise Candidate.DoesNotExist
-        settings = _Settings(locked[0].company)
-        recorded = _record(locked[0], stage, outcome, note=note, user=user, move=move, now=now, settings=settings)
+        if stage.company_id != candidate.company_id:
+            raise ValueError("the stage belongs to another company")
+        lookups = _Settings(locked[0].company)
+        recorded = _record(locked[0], stage, outcome, note=note, user=user, move=move, now=now, lookups=lookups)
         result = recorded.result
         log_action(
             result.company,
@@ -107,7 +110,7 @@ class BulkRecorded:
 
     @property
     def notices(self) -> int:
-        return sum(1 for r in self.recorded if r.result.notice_id and not r.notice_error)
+        return sum(1 for r in self.recorded if r.result.notice_id and not (r.notice_error or r.kept_notice))
 
 
 def record_results(
@@ -124,7 +127,7 @@ def record_results(
     bulk action): all or nothing, rows locked in id order so two bulk recordings never
     deadlock."""
     now = now or timezone.now()
-    settings = _Settings(company)
+    lookups = _Settings(company)
     ids = candidates.order_by().values("pk")
     with transaction.atomic():
         bulk = BulkRecorded([], [])
@@ -133,9 +136,7 @@ def record_results(
                 bulk.skipped.append(candidate)
                 continue
             bulk.recorded.append(
-                _record(
-                    candidate, candidate.stage, outcome, note=note, user=user, move=move, now=now, settings=settings
-                )
+                _record(candidate, candidate.stage, outcome, note=note, user=user, move=move, now=now, lookups=lookups)
             )
         log_action(
             company,
@@ -161,11 +162,11 @@ def _record(
     user: User | None,
     move: bool,
     now: datetime,
-    settings: _Settings,
+    lookups: _Settings,
 ) -> Recorded:
     """With the candidate's row locked: supersede the stage's current result, record the new
     one, move a 合格 on, and replace the pending notice unless the result is unchanged."""
-    company = settings.company
+    company = lookups.company
     previous = (
         SelectionResult.objects.filter(candidate=candidate, stage=stage, is_current=True)
         .select_related("notice")
@@ -186,10 +187,11 @@ def _record(
     recorded = Recorded(result)
     if previous is not None and previous.outcome == outcome:
         result.notice = previous.notice  # the same result keeps its notice: never a second one
+        recorded.kept_notice = True
     else:
         if previous is not None and notices.is_pending(previous.notice):
             recorded.cancelled_notice = notices.cancel_notice(previous.notice, user=user, now=now)
-        notice = settings.notice(stage, outcome)
+        notice = lookups.notice(stage, outcome)
         result.notice, recorded.notice_error = _schedule(result, notice)
     if result.notice is not None:
         result.save(update_fields=["notice"])

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from django.contrib import messages as flash
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -35,14 +35,17 @@ def candidate_tab(request: RecruiterRequest, candidate_pk: int) -> HttpResponse:
     if request.method == "POST":
         form = RecordForm(request.POST, stages=stages)
         if form.is_valid():
-            recorded = actions.record_result(
-                candidate,
-                form.cleaned_data["stage"],
-                form.cleaned_data["outcome"],
-                note=form.cleaned_data["note"],
-                user=request.user,
-                move=form.cleaned_data["move"],
-            )
+            try:
+                recorded = actions.record_result(
+                    candidate,
+                    form.cleaned_data["stage"],
+                    form.cleaned_data["outcome"],
+                    note=form.cleaned_data["note"],
+                    user=request.user,
+                    move=form.cleaned_data["move"],
+                )
+            except Candidate.DoesNotExist as gone:  # deleted by someone else meanwhile
+                raise Http404("見つかりません。") from gone
             _report(request, recorded)
             return redirect("results:candidate_tab", candidate_pk=candidate.pk)
     else:

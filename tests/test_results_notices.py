@@ -224,3 +224,12 @@ def test_a_line_friend_gets_the_notice_by_email_only(
     assert not send.send_line
     assert list(Delivery.objects.filter(send=send).values_list("channel", flat=True)) == [Channel.EMAIL]
     assert len(mail.outbox) == 1 and line_emulator.outbox(line_pair.messaging_channel_id) == []
+
+
+def test_bulk_counts_only_new_notices_when_the_result_is_unchanged(company, recruiter, first_interview):
+    delayed(company, "一次面接", FAILED)
+    everyone = Candidate.objects.filter(company=company)
+    with time_machine.travel(NOON, tick=False):
+        assert actions.record_results(company, everyone, FAILED, user=recruiter, now=NOON).notices == 1
+        again = actions.record_results(company, everyone, FAILED, user=recruiter, note="追記", now=NOON)
+    assert again.notices == 0 and notices_of(first_interview).count() == 1

@@ -101,3 +101,10 @@ def test_bulk_never_touches_another_companys_candidates(company, other_company, 
     )
     assert [r.result.candidate_id for r in bulk.recorded] == [mine.pk]
     assert not SelectionResult.objects.filter(candidate=theirs).exists()
+
+
+def test_a_step_of_another_company_is_refused(company, other_company, recruiter):
+    candidate = at(company, "一次面接")
+    with pytest.raises(ValueError):
+        actions.record_result(candidate, stage(other_company, "一次面接"), PASSED, user=recruiter, now=NOON)
+    assert not SelectionResult.objects.exists()
