@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "line_integration",
     "messaging",
     "customforms",
+    "results",
     "hrmos.admin_site.OperatorAdminConfig",  # django.contrib.admin, for platform operators only
     "django.contrib.auth",
     "django.contrib.contenttypes",

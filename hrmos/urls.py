@@ -15,6 +15,7 @@ urlpatterns = [
     path("messages/", include("messaging.urls")),
     path("forms/", include("customforms.urls")),
     path("f/", include("customforms.public_urls")),  # candidates' answer pages (personal links)
+    path("results/", include("results.urls")),
     path("admin/", admin.site.urls),
 ]
 

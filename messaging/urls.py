@@ -24,6 +24,7 @@ urlpatterns = [
     path("sends/<int:send_pk>/progress/", send_views.send_progress, name="send_progress"),
     path("sends/<int:send_pk>/edit/", send_views.send_edit, name="send_edit"),
     path("sends/<int:send_pk>/cancel/", send_views.send_cancel, name="send_cancel"),
+    path("sends/<int:send_pk>/send-now/", send_views.send_now, name="send_now"),
     path("attachments/<int:attachment_pk>/", send_views.attachment_download, name="attachment"),
     path(
         "received-attachments/<int:message_attachment_pk>/",

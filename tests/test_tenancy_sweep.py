@@ -168,6 +168,27 @@ def _message_template(objs: Objects):
     )
 
 
+def _stage(objs: Objects):
+    from candidates.models import Stage
+
+    return objs.get("stage", lambda: Stage.objects.filter(company=objs.company, kind="open").order_by("position")[0])
+
+
+def _selection_result(objs: Objects):
+    from results.models import SelectionResult
+
+    return objs.get(
+        "selection_result",
+        lambda: SelectionResult.objects.create(
+            company=objs.company,
+            candidate=objs.candidate(),
+            stage=_stage(objs),
+            outcome="passed",
+            recorded_at=timezone.now(),
+        ),
+    )
+
+
 # Path parameter name → a function creating company A's object and returning its path value.
 OBJECT_FACTORIES: dict[str, Callable[[Objects], object]] = {
     "message_template_pk": lambda objs: _message_template(objs).pk,
@@ -179,6 +200,8 @@ OBJECT_FACTORIES: dict[str, Callable[[Objects], object]] = {
     "form_pk": lambda objs: _form(objs).pk,
     "form_field_pk": lambda objs: _form_field(objs).pk,
     "form_answer_pk": lambda objs: _form_answer(objs).pk,
+    "stage_pk": lambda objs: _stage(objs).pk,
+    "selection_result_pk": lambda objs: _selection_result(objs).pk,
     "agent_pk": lambda objs: (
         objs.get("agent", lambda: Agent.objects.create(company=objs.company, agency_name="A社")).pk
     ),

@@ -120,8 +120,10 @@ def send_edit(request: RecruiterRequest, send_pk: int) -> HttpResponse:
         "line_only": not send.deliveries.filter(channel=Channel.EMAIL).exists(),
         "scheduled_only": True,
         "sender_department": send.sender_department,
-        # Recipients and channels are not editable; the content is judged with the send's own.
+        # Recipients, channels and what the send is about are not editable; the content is
+        # judged with the send's own (e.g. an automatic result notice's {{選考結果}}).
         "fixed": {
+            "context": dict(send.context),
             "send_line": send.send_line,
             "recipient_type": send.recipient_type,
             "include_friend_invitation": send.include_friend_invitation,
@@ -164,6 +166,16 @@ def send_cancel(request: RecruiterRequest, send_pk: int) -> HttpResponse:
         flash.success(request, "送信予約をキャンセルしました。このメッセージは送信されません。")
     else:
         flash.error(request, "キャンセルできませんでした。すでに送信が始まっています。")
+    return redirect("messaging:send_detail", send_pk=send.pk)
+
+
+@require_POST
+def send_now(request: RecruiterRequest, send_pk: int) -> HttpResponse:
+    send = get_scoped_or_404(request, Send, pk=send_pk)
+    if scheduling.send_scheduled_now(send, user=request.user):
+        flash.success(request, "送信予約を今すぐ送信しました。")
+    else:
+        flash.error(request, "今すぐ送信できませんでした。すでに送信が始まっているか、キャンセルされています。")
     return redirect("messaging:send_detail", send_pk=send.pk)
 
 

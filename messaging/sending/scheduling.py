@@ -7,7 +7,7 @@ their rows into `queued` and wakes the delivery workers on commit. The per-recip
 rules (friend, blocked, integration linked, candidate still there) are judged by the worker
 when it sends, so the state at the real send time decides.
 
-Cancel and edit are conditional updates on `status='scheduled'` (cancel) and on
+Cancel, edit and send-now are conditional updates on `status='scheduled'` (cancel) and on
 `status='scheduled' AND version=…` (edit) below. On PostgreSQL the dispatcher holds
 the send's row lock until it commits: a cancel that arrives meanwhile waits, then finds the
 status changed and reports "too late"; a cancel that committed first leaves nothing to claim.
@@ -51,25 +51,47 @@ def dispatch_due(*, now: datetime | None = None, limit: int = BATCH) -> list[int
                 status=Send.Status.QUEUED, updated_at=now
             ):
                 continue
-            Delivery.objects.filter(send_id=send_id, status=Delivery.Status.SCHEDULED).update(
-                status=Delivery.Status.QUEUED, next_attempt_at=None, updated_at=now
-            )
-            Message.objects.filter(send_id=send_id).update(occurred_at=now)
-            channels = list(
-                Delivery.objects.filter(send_id=send_id).order_by().values_list("channel", flat=True).distinct()
-            )
-            tasks.wake_on_commit(send_id, channels, count)
-
-            # A def binding this send_id: mypy cannot type a lambda's default argument, and a
-            # partial has no __qualname__ for Django's log of a failed robust callback.
-            def finish_send(send_id: int = send_id) -> None:
-                rows.finish_send_if_complete(send_id)
-
-            transaction.on_commit(finish_send, robust=True)
+            _release(send_id, count, now)
             dispatched.append(send_id)
     if dispatched:
         log.info("dispatched %d scheduled sends: %s", len(dispatched), dispatched)
     return dispatched
+
+
+def _release(send_id: int, count: int, now: datetime) -> None:
+    """Queue the rows of a send just moved from scheduled to queued, and wake the workers on
+    commit. The caller's conditional update on the send's status decided it goes."""
+    Delivery.objects.filter(send_id=send_id, status=Delivery.Status.SCHEDULED).update(
+        status=Delivery.Status.QUEUED, next_attempt_at=None, updated_at=now
+    )
+    Message.objects.filter(send_id=send_id).update(occurred_at=now)
+    channels = list(Delivery.objects.filter(send_id=send_id).order_by().values_list("channel", flat=True).distinct())
+    tasks.wake_on_commit(send_id, channels, count)
+
+    # A def binding this send_id: mypy cannot type a lambda's default argument, and a
+    # partial has no __qualname__ for Django's log of a failed robust callback.
+    def finish_send(send_id: int = send_id) -> None:
+        rows.finish_send_if_complete(send_id)
+
+    transaction.on_commit(finish_send, robust=True)
+
+
+def send_scheduled_now(send: Send, *, user: User | None, now: datetime | None = None) -> bool:
+    """Send a scheduled send at once instead of at its time (「今すぐ送信」). The same
+    compare-and-set on status as cancel: False when the dispatcher took it already or it was
+    cancelled, so a send never goes twice."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        updated = Send.objects.filter(pk=send.pk, status=Send.Status.SCHEDULED).update(
+            status=Send.Status.QUEUED, scheduled_at=now, version=F("version") + 1, updated_at=now
+        )
+        if not updated:
+            return False
+        _release(send.pk, send.recipient_count, now)
+        log_action(
+            send.company, user, "messaging.send_now", f"送信予約を今すぐ送信しました（{send.pk}）", send_id=send.pk
+        )
+    return True
 
 
 def edit_scheduled_send(
