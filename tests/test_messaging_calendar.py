@@ -23,7 +23,11 @@ def test_an_invitation_is_a_request_calendar_apps_can_read() -> None:
     assert (name, str(calendar["method"])) == ("invite.ics", "REQUEST")
     assert "method=REQUEST" in content_type
     assert event.decoded("dtstart") == APPOINTMENT.start
-    assert (str(event["summary"]), str(event["location"]), event.decoded("sequence")) == ("一次面接", "本社 3F 会議室A", 2)
+    assert (str(event["summary"]), str(event["location"]), event.decoded("sequence")) == (
+        "一次面接",
+        "本社 3F 会議室A",
+        2,
+    )
 
 
 def test_a_cancellation_keeps_the_uid_so_the_calendar_removes_the_entry() -> None:
