@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 CHUNK = 25  # tokens taken per round; keeps bursts small
 RATE_LIMITED_PAUSE_SECONDS = 1.0  # after a rate-limit 429, our bucket for the channel owes this long
+REASON_REDIS_DOWN = "送信数の調整に使うサーバーに接続できないため、後で送信します"
+REDIS_DOWN_RETRY_SECONDS = 5.0
 
 _pools: dict[int, ThreadPoolExecutor] = {}
 
@@ -201,7 +203,13 @@ def _submit(pending: Pending, integration: LineIntegration, ready: list[Delivery
     index = 0
     while index < len(ready):
         chunk = ready[index : index + CHUNK]
-        granted = ratelimit.take(bucket, len(chunk), limit, max_wait=2.0)
+        try:
+            granted = ratelimit.take(bucket, len(chunk), limit, max_wait=2.0)
+        except ratelimit.Unavailable:
+            log.warning("LINE send %s: Redis is unreachable; %d pushes put back", pending.send_id, len(ready) - index)
+            for delivery in ready[index:]:
+                pending.outcomes.append(rows.requeued(delivery, REASON_REDIS_DOWN, retry_in=REDIS_DOWN_RETRY_SECONDS))
+            break
         if granted == 0:
             # Our own bucket is empty for a while: put the rest back without spending an attempt.
             for delivery in ready[index:]:

@@ -13,8 +13,10 @@ message.
 from __future__ import annotations
 
 import logging
+import threading
+import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +45,38 @@ NOT_FINAL = (Delivery.Status.SCHEDULED, Delivery.Status.QUEUED, Delivery.Status.
 
 def lease() -> timedelta:
     return timedelta(seconds=settings.MESSAGING_LEASE_SECONDS)
+
+
+class Held:
+    """The rows one drain holds right now (claimed, outcome not yet written), for its
+    heartbeat to renew: claims are added when taken and dropped once their outcomes are
+    written. Only rows still `sending` under this drain's claim are renewed."""
+
+    def __init__(self) -> None:
+        self._claims: dict[datetime, set[uuid.UUID]] = defaultdict(set)
+        self._lock = threading.Lock()
+
+    def add(self, deliveries: Iterable[Delivery]) -> None:
+        with self._lock:
+            for delivery in deliveries:
+                if delivery.sending_since is not None:
+                    self._claims[delivery.sending_since].add(delivery.id)
+
+    def drop(self, deliveries: Iterable[Delivery]) -> None:
+        with self._lock:
+            for delivery in deliveries:
+                for claimed_at, ids in list(self._claims.items()):
+                    ids.discard(delivery.id)
+                    if not ids:
+                        del self._claims[claimed_at]
+
+    def renew(self, now: datetime) -> int:
+        with self._lock:
+            claims = [(claimed_at, list(ids)) for claimed_at, ids in self._claims.items()]
+        held = Delivery.objects.filter(status=Delivery.Status.SENDING)
+        return sum(
+            OUTBOX.renew(held.filter(sending_since=claimed_at, id__in=ids), now=now) for claimed_at, ids in claims
+        )
 
 
 def stale_queued_after() -> timedelta:

@@ -4,7 +4,9 @@
   re-push under the same retry key, email is resent, at-least-once), or are failed once they
   have used up their attempts (a row that kills its worker every time must not cycle forever).
 - due `queued` rows nobody is working on (an on-commit publish lost, a re-enqueue lost with a
-  Redis restart) are returned as (send, channel) pairs for the task to wake a drain for.
+  Redis restart, the unacknowledged task of a killed worker) are returned as (send, channel)
+  pairs for the task to wake a drain for. A pair with live claims (a drain renewing its
+  leases) has a drain already: it is left alone.
 - sends whose rows all ended while their last drain died before noticing are finished.
 """
 
@@ -46,7 +48,13 @@ def sweep(*, now: datetime | None = None) -> Swept:
         .values_list("send_id", "channel")
         .distinct()[:DUE_LIMIT]
     )
-    swept.due = list(due)
+    live = set(
+        Delivery.objects.filter(status=Delivery.Status.SENDING, lease_expires_at__gte=now)
+        .order_by()
+        .values_list("send_id", "channel")
+        .distinct()
+    )
+    swept.due = [pair for pair in due if pair not in live]
     for send_id in Send.objects.filter(status=Send.Status.IN_PROGRESS, updated_at__lt=stale).values_list(
         "pk", flat=True
     )[:DUE_LIMIT]:

@@ -34,10 +34,15 @@ def drain(send_id: int, channel: str) -> int:
     """Deliver a send's due rows on one channel (see outbox/drain.py), then carry on in a
     fresh task or wake one later if rows are left."""
     drained = draining.drain(send_id, channel)
-    if drained.out_of_time:
-        drain.delay(send_id, channel)
-    elif drained.wake_in is not None:
-        wake_later(send_id, channel, drained.wake_in)
+    try:
+        if drained.out_of_time:
+            drain.delay(send_id, channel)
+        elif drained.wake_in is not None:
+            wake_later(send_id, channel, drained.wake_in)
+    except Exception:
+        # Redis (broker and cache) is down: the rows are saved and queued, and the sweeper wakes
+        # a drain for them once it is back. The task itself did its work: it does not fail.
+        log.warning("could not wake the next drain of send %s (%s); the sweeper will", send_id, channel, exc_info=True)
     return drained.handled
 
 
@@ -46,10 +51,13 @@ def sweep() -> dict[str, int]:
     """Beat, every 30 s: recover rows whose worker died or whose wake-up was lost."""
     swept = sweeping.sweep()
     woken = 0
-    for send_id, channel in swept.due:
-        if cache.add(f"messaging:sweep:{send_id}:{channel}", 1, timeout=SWEEP_WAKE_DEDUP_SECONDS):
-            drain.delay(send_id, channel)
-            woken += 1
+    try:
+        for send_id, channel in swept.due:
+            if cache.add(f"messaging:sweep:{send_id}:{channel}", 1, timeout=SWEEP_WAKE_DEDUP_SECONDS):
+                drain.delay(send_id, channel)
+                woken += 1
+    except Exception:
+        log.warning("sweeper: Redis is unreachable; the next sweep wakes the drains", exc_info=True)
     return {"requeued": swept.requeued, "woken": woken, "failed": swept.failed}
 
 
