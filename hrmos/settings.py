@@ -267,9 +267,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Received LINE events whose wake-up was lost or whose retry is due (line_integration/tasks.py).
     "line-events-sweep": {"task": "line_integration.tasks.sweep", "schedule": 15.0},
     "line-events-purge": {"task": "line_integration.tasks.purge_old_events", "schedule": 24 * 3600.0},
+    "messaging-attempts-purge": {"task": "messaging.tasks.purge_old_attempts", "schedule": 24 * 3600.0},
 }
 # Processed webhook events are kept this long (they only guard against redelivered duplicates).
 LINE_WEBHOOK_EVENT_RETENTION_DAYS = env_int("LINE_WEBHOOK_EVENT_RETENTION_DAYS", 30)
+# Every try of every delivery (the send page's 試行履歴) is kept as long, by default.
+DELIVERY_ATTEMPT_RETENTION_DAYS = env_int("DELIVERY_ATTEMPT_RETENTION_DAYS", LINE_WEBHOOK_EVENT_RETENTION_DAYS)
 # LINE push pacing for the whole worker pool (a Redis token bucket per channel; LINE allows
 # 2,000/s per channel for push, we stay well under it).
 LINE_PUSH_RATE_PER_SECOND = env_int("LINE_PUSH_RATE_PER_SECOND", 1000)

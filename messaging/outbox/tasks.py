@@ -7,12 +7,15 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
 
-from messaging.models import Channel
+from messaging.models import Channel, DeliveryAttempt
 from messaging.outbox import drain as draining
 from messaging.outbox import rows
 from messaging.outbox import sweep as sweeping
@@ -94,3 +97,14 @@ def wake_later(send_id: int, channel: str, countdown: float) -> None:
     countdown = max(1, min(rows.MAX_COUNTDOWN, math.ceil(countdown)))
     if cache.add(f"messaging:wake:{send_id}:{channel}", 1, timeout=countdown):
         drain.apply_async((send_id, channel), countdown=countdown)
+
+
+@shared_task(name="messaging.tasks.purge_old_attempts")
+def purge_old_attempts() -> int:
+    """Beat, daily, next to the webhook events' purge: drop delivery attempts older than
+    DELIVERY_ATTEMPT_RETENTION_DAYS (the deliveries themselves stay)."""
+    cutoff = timezone.now() - timedelta(days=settings.DELIVERY_ATTEMPT_RETENTION_DAYS)
+    deleted, _ = DeliveryAttempt.objects.filter(started_at__lt=cutoff).delete()
+    if deleted:
+        log.info("Purged %d delivery attempts", deleted)
+    return deleted
