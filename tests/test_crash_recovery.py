@@ -283,3 +283,27 @@ def test_the_heartbeat_beats_until_the_work_is_done_and_outlives_a_failed_beat()
     count = len(beats)
     assert count >= 3
     assert len(beats) == count  # stopped with the work
+
+
+def test_an_event_drain_whose_follow_ups_cannot_be_published_does_not_fail(
+    client,
+    company,
+    friend,  # noqa: F811
+    monkeypatch,
+    celery_not_eager,  # noqa: F811
+):
+    store_texts(client, company, 2)
+
+    def broker_down(*args, **kwargs):
+        raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(events, "BUDGET_SECONDS", 0.0)  # out of budget at once: wants a fresh task
+    monkeypatch.setattr(event_tasks.process_pending, "delay", broker_down)
+    assert event_tasks.process_pending(company.pk) == 0
+    monkeypatch.setattr(events, "BUDGET_SECONDS", 50.0)
+    assert event_tasks.process_pending(company.pk) == 2
+    assert set(LineWebhookEvent.objects.values_list("outcome", flat=True)) == {"processed"}
+
+
+def test_running_tasks_go_on_when_the_broker_connection_is_lost():
+    assert settings.CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS is False
