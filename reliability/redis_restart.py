@@ -86,6 +86,7 @@ def main() -> int:
     elif final_at:
         print("  time to final after Redis returned  0 s (every delivery was final during the outage)")
     print(f"  final statuses                      {result.statuses}")
+    print(f"  attempts recorded, by outcome       {result.attempts}")
     ok = result.lost == 0 and result.duplicated == 0 and result.stuck == 0 and failed_tasks == 0
     return 0 if ok and (resumed is None or resumed <= TARGET_RESUME_SECONDS) else 1
 

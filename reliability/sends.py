@@ -56,10 +56,11 @@ class Outcome:
     stuck: int  # deliveries not final at the end
     emails_twice: int  # extra copies of an email (by Message-ID): at least once, by design
     statuses: dict[str, int]
+    attempts: dict[str, int]  # the deliveries' attempt log, by outcome
 
 
 def outcome(send: Any, emulator: Any, channel: str, mail_dir: Path) -> Outcome:
-    from messaging.models import Delivery
+    from messaging.models import Delivery, DeliveryAttempt
 
     line = list(Delivery.objects.filter(send=send, channel="line").values_list("id", "status"))
     keys = {str(pk) for pk, _ in line}
@@ -80,7 +81,8 @@ def outcome(send: Any, emulator: Any, channel: str, mail_dir: Path) -> Outcome:
         duplicated=max(sum(n - 1 for n in per_recipient.values()), sum(n - 1 for n in per_key.values())),
         stuck=sum(n for status, n in everything.items() if status not in Delivery.FINAL),
         emails_twice=sum(n - 1 for n in message_ids.values()),
-        statuses=dict(Counter(Delivery.objects.filter(send=send).values_list("status", flat=True))),
+        statuses=dict(everything),
+        attempts=dict(Counter(DeliveryAttempt.objects.filter(delivery__send=send).values_list("outcome", flat=True))),
     )
 
 
