@@ -5,9 +5,10 @@
 Starts private PostgreSQL (55432), Redis (56379), the LINE emulator, beat and a worker with
 production settings, sends one email + LINE message to every recipient (all LINE friends),
 SIGKILLs the worker's process group once `--kill-at` of the LINE pushes are done, starts a
-fresh worker (at once, or `--restart-after` seconds later), and prints what became of every delivery: lost, duplicated LINE
-messages (at the emulator: more than one push per recipient or per retry key), stuck, and
-the time until every delivery was final, counted from the moment the new worker was ready.
+fresh worker (at once, or `--restart-after` seconds later), and prints what became of every
+delivery: lost, duplicated LINE messages (at the emulator: more than one push per recipient
+or per retry key), stuck, and the time until every delivery was final, counted from the
+moment the new worker was ready.
 Targets: 0 lost, 0 duplicated, ≤ 90 s. Stops everything it started; exit status 1 if a
 target is missed.
 """
