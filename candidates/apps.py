@@ -20,7 +20,9 @@ class CandidatesConfig(AppConfig):
             if created and not raw:
                 ensure_default_stages(instance)
 
-        post_save.connect(give_default_stages, sender=Company, dispatch_uid="candidates.default_stages")
+        # weak=False: nothing else refers to this local function, so a weak reference would let the
+        # garbage collector disconnect it (it did, with DEBUG=0: new companies got no stages).
+        post_save.connect(give_default_stages, sender=Company, weak=False, dispatch_uid="candidates.default_stages")
         navigation.register(
             navigation.NavItem("候補者管理", "candidates:list", "people", order=10, active_prefix="/candidates/")
         )

@@ -11,7 +11,9 @@ steps below are written once here:
   serialises writers, the re-check gives the same guarantee.
 - **lease**: how long a claim is the worker's. A row whose lease ran out counts as abandoned
   (its worker died); the **sweep** of each queue takes such rows back.
-- **renew**: a worker still busy with its rows extends their lease.
+- **renew**: a worker still busy with its rows extends their lease. Leases are short (tens of
+  seconds) and a `Heartbeat` thread renews them while the worker works, so a row whose worker
+  was SIGKILLed is taken back within one lease, however long a live worker may take.
 - **release**: hand back claimed rows the worker never started (the attempt is given back).
 - **attempts**: claims so far; a row that used `max_attempts` of them is failed, so a row that
   kills its worker every time cannot cycle forever.
@@ -23,15 +25,20 @@ event's `processed_at`); the queue passes them in as the queryset it claims from
 
 from __future__ import annotations
 
+import logging
 import random
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Greatest
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
 
 
 def backoff(attempts: int, *, base: float, cap: float) -> float:
@@ -106,8 +113,52 @@ class RowQueue:
         """Extend the lease of rows the worker still holds (`held` says which are still its own)."""
         return held.update(**{self.lease_field: self.lease_until(now)})
 
+    def heartbeat(self, renew: Callable[[datetime], int]) -> Heartbeat:
+        """A heartbeat at a third of this queue's lease (see `Heartbeat`)."""
+        return Heartbeat(renew, every=self.lease().total_seconds() / 3)
+
     def release(self, held: QuerySet, **changes: Any) -> int:
         """Hand back rows claimed but never started, as if never claimed."""
         return held.update(
             **{self.lease_field: None, self.attempts_field: Greatest(F(self.attempts_field) - 1, 0)}, **changes
         )
+
+
+class Heartbeat:
+    """Renews the lease of the rows a worker holds, from a daemon thread, every `every` seconds
+    (a third of the lease: two beats may fail before a live worker's rows look abandoned).
+
+    `renew(now)` renews whatever the worker holds at that moment and returns how many rows it
+    renewed. The thread dies with its process, which is the point: after a SIGKILL nobody
+    renews, and the rows are taken back one lease later. A beat that fails (the database is
+    briefly unreachable) is logged and tried again at the next beat."""
+
+    def __init__(self, renew: Callable[[datetime], int], every: float) -> None:
+        self.renew = renew
+        self.every = every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat(self) -> int:
+        try:
+            return self.renew(timezone.now())
+        except Exception:
+            log.warning("renewing leases failed; trying again in %.0f s", self.every, exc_info=True)
+            return 0
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.wait(self.every):
+                self.beat()
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    def __enter__(self) -> Heartbeat:
+        self._thread = threading.Thread(target=self._loop, name="lease-heartbeat", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()

@@ -221,7 +221,12 @@ LINE_CONTENT_MAX_BYTES = 50 * 1024 * 1024  # candidates' images/files larger tha
 
 # Celery: at-least-once delivery; every task is idempotent and takes ids only.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL) or "filesystem://"
-CELERY_VISIBILITY_TIMEOUT = 1800  # seconds; longer than any task plus its longest retry countdown
+# Seconds before Redis hands an unacknowledged task to another worker. It must outlast the
+# longest time a live worker legitimately holds one (a countdown of up to 300 s, then a run of
+# up to CELERY_TASK_TIME_LIMIT), or a live task would run twice. Nothing waits for it after a
+# crash: the rows are the truth, and the sweepers take a killed worker's rows back within a
+# lease (tens of seconds); the re-delivered task then finds nothing left to do.
+CELERY_VISIBILITY_TIMEOUT = 660
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "celery-broker"
     for _sub in ("queue", "processed", "control"):
@@ -234,11 +239,19 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        # A publish to a broker that vanished without closing the connection fails instead of hanging.
+        "socket_timeout": 10,
+        "socket_connect_timeout": 5,
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_ACKS_ON_FAILURE = True
+# A Redis outage does not stop running tasks: a drain goes on sending (it waits for Redis
+# itself, see messaging/outbox/ratelimit.py), and its rows, not the broker message, are the truth.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
@@ -251,22 +264,26 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Scheduled sends (送信予約): claim due sends with SKIP LOCKED; never long eta/countdown.
     "messaging-dispatch-scheduled": {"task": "messaging.tasks.dispatch_scheduled", "schedule": 15.0},
     # Outbox sweeper: re-queue deliveries stuck in sending past their lease, wake lost ones.
-    "messaging-sweep": {"task": "messaging.tasks.sweep", "schedule": 30.0},
+    "messaging-sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0},
     # Received LINE events whose wake-up was lost or whose retry is due (line_integration/tasks.py).
-    "line-events-sweep": {"task": "line_integration.tasks.sweep", "schedule": 30.0},
+    "line-events-sweep": {"task": "line_integration.tasks.sweep", "schedule": 15.0},
     "line-events-purge": {"task": "line_integration.tasks.purge_old_events", "schedule": 24 * 3600.0},
+    "messaging-attempts-purge": {"task": "messaging.tasks.purge_old_attempts", "schedule": 24 * 3600.0},
 }
 # Processed webhook events are kept this long (they only guard against redelivered duplicates).
 LINE_WEBHOOK_EVENT_RETENTION_DAYS = env_int("LINE_WEBHOOK_EVENT_RETENTION_DAYS", 30)
+# Every try of every delivery (the send page's 試行履歴) is kept as long, by default.
+DELIVERY_ATTEMPT_RETENTION_DAYS = env_int("DELIVERY_ATTEMPT_RETENTION_DAYS", LINE_WEBHOOK_EVENT_RETENTION_DAYS)
 # LINE push pacing for the whole worker pool (a Redis token bucket per channel; LINE allows
 # 2,000/s per channel for push, we stay well under it).
 LINE_PUSH_RATE_PER_SECOND = env_int("LINE_PUSH_RATE_PER_SECOND", 1000)
 LINE_PUSH_BURST = env_int("LINE_PUSH_BURST", 100)
 LINE_PUSH_THREADS = env_int("LINE_PUSH_THREADS", 16)
-# The sending outbox (messaging/pipeline.py): how long a worker may hold a claimed delivery
-# before the sweeper takes it back, and when a queued row nobody picked up counts as lost.
-MESSAGING_LEASE_SECONDS = env_int("MESSAGING_LEASE_SECONDS", 600)
-MESSAGING_STALE_QUEUED_SECONDS = env_int("MESSAGING_STALE_QUEUED_SECONDS", 120)
+# The sending outbox (messaging/outbox/): how long a claimed delivery stays the worker's without
+# a heartbeat (a live worker renews it every third of this; a killed one's rows are taken back
+# by the sweeper after it), and when a queued row nobody is working on counts as lost.
+MESSAGING_LEASE_SECONDS = env_int("MESSAGING_LEASE_SECONDS", 30)
+MESSAGING_STALE_QUEUED_SECONDS = env_int("MESSAGING_STALE_QUEUED_SECONDS", 30)
 
 # Security. Production (DEBUG=0) gets the strict values `check --deploy` asks for.
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from messaging.models import Delivery, Message, MessageAttachment, Send, SendAttachment
+from messaging.models import Delivery, DeliveryAttempt, Message, MessageAttachment, Send, SendAttachment
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -50,8 +50,23 @@ class SendAdmin(ReadOnlyAdmin):
         return format_html('<a href="{}">配信の一覧</a>', url)
 
 
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    fields = ("started_at", "outcome", "http_status", "line_request_id", "smtp_response", "error", "duration_ms")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
+    inlines = (DeliveryAttemptInline,)
     list_display = (
         "id",
         "send_id",

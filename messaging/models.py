@@ -369,6 +369,43 @@ class Delivery(CompanyOwned):
         return self.status in self.FINAL
 
 
+class DeliveryAttempt(CompanyOwned):
+    """One try of one delivery: when, on which channel, what LINE or the mail server answered,
+    and how long it took. A delivery keeps only its last reason; these rows answer "why didn't
+    she get it?" attempt by attempt. A try cut short by a crash is recorded by the sweeper that
+    takes the row back. Purged with the webhook events' retention (see tasks.purge_old_attempts)."""
+
+    class Outcome(models.TextChoices):
+        SENT = "sent", _("送信済み")
+        RETRY = "retry", _("再試行")
+        FAILED = "failed", _("失敗")
+        INTERRUPTED = "interrupted", _("中断")
+
+    # Written a batch at a time on the hot path: no index of its own on the company.
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", editable=False, db_index=False)
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log", db_index=False)
+    started_at = models.DateTimeField(_("日時"))
+    channel = models.CharField(_("チャネル"), max_length=8, choices=Channel.choices)
+    outcome = models.CharField(_("結果"), max_length=12, choices=Outcome.choices)
+    http_status = models.PositiveSmallIntegerField(_("HTTPステータス"), null=True, blank=True)
+    line_request_id = models.CharField(_("LINEリクエストID"), max_length=64, blank=True)
+    smtp_response = models.CharField(_("SMTP応答"), max_length=500, blank=True)
+    error = models.CharField(_("エラー"), max_length=1000, blank=True)
+    duration_ms = models.PositiveIntegerField(_("所要時間（ミリ秒）"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("配信の試行")
+        verbose_name_plural = _("配信の試行")
+        ordering = ["started_at", "id"]
+        indexes = [
+            models.Index(fields=["delivery", "started_at"], name="attempt_delivery_started"),
+            models.Index(fields=["started_at"], name="attempt_started"),  # the retention purge
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.started_at:%Y-%m-%d %H:%M:%S} {self.get_outcome_display()}"
+
+
 class AutomaticSendKey(CompanyOwned):
     """An automatic message that must go at most once (a reminder, a delayed notice): its key
     is inserted in the same transaction as its send, so a second tick, a re-run or a retry

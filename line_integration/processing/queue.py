@@ -26,9 +26,11 @@ How the work is shared:
   behind the others' tasks instead of holding a worker for minutes.
 - The table is a row queue (`hrmos.queue`, `EVENTS` below): a claim is a conditional UPDATE
   that sets a lease (`claimed_until`) and counts the attempt.
-  The lease outlasts the task's hard time limit, so no second worker takes a row while the
-  first may still be running it; rows claimed but not started when the budget runs out (or the
-  soft time limit strikes) are handed back at once.
+  The lease is short and a heartbeat thread renews it while the worker runs the batch (a
+  download of minutes included), so no second worker takes a row while the first is alive,
+  and the rows of a killed worker are claimable again one lease after its last beat; rows
+  claimed but not started when the budget runs out (or the soft time limit strikes) are
+  handed back at once.
 - A handler that needs another try later (content still being prepared, LINE unreachable, a
   receiver that failed) raises or `Retry`s; the row gets `next_attempt_at` with jittered
   exponential backoff. After `MAX_ATTEMPTS` the row is failed. Rows
@@ -52,16 +54,16 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from hrmos.models import Company
-from hrmos.queue import RowQueue
+from hrmos.queue import Heartbeat, RowQueue
 from hrmos.tenancy import company_pk
 from line_integration.models import LineAccount, LineWebhookEvent
 from line_integration.processing.handlers import CONTENT, UNLINKED, Retry, dispatch, download, tell_unavailable
 
 logger = logging.getLogger(__name__)
 
-# Longer than a Celery task's hard time limit (CELERY_TASK_TIME_LIMIT, 300 s): a row is never
-# claimed by a second worker while the first can still be running it.
-LEASE = timedelta(minutes=6)
+# Renewed every third of it by the worker's heartbeat: a killed worker's rows are claimable
+# again at most this long after its last beat.
+LEASE = timedelta(seconds=30)
 MAX_ATTEMPTS = 10  # with the jittered backoff below: 10 to 20 minutes of tries
 EVENTS = RowQueue(
     LineWebhookEvent,
@@ -73,7 +75,7 @@ EVENTS = RowQueue(
 )
 BATCH = 10  # rows claimed at a time; what a drain out of budget hands back is at most this
 BUDGET_SECONDS = 50.0  # a process_pending task's wall clock before it hands over to a fresh task
-STALE_AFTER = timedelta(minutes=2)  # the sweeper's notion of a lost wake-up
+STALE_AFTER = timedelta(seconds=30)  # the sweeper's notion of a lost wake-up
 SWEEP_LIMIT = 500  # rows (or companies) the sweeper handles per run
 RECONCILED_TYPES = ("message", "unsend")  # follow/unfollow are friends.reconcile_account's
 
@@ -154,17 +156,28 @@ def _claim_one(event_id: int, rows: QuerySet[LineWebhookEvent]) -> LineWebhookEv
     return LineWebhookEvent.objects.get(pk=event_id) if claimed else None
 
 
+def _heartbeat(ids: list[int]) -> Heartbeat:
+    """Renew the lease of those of `ids` this worker still holds (written rows have none)."""
+    held = LineWebhookEvent.objects.filter(pk__in=ids, processed_at__isnull=True, claimed_until__isnull=False)
+    return EVENTS.heartbeat(lambda now: EVENTS.renew(held, now=now))
+
+
+def _run_claimed(event: LineWebhookEvent) -> Result:
+    with _heartbeat([event.pk]):
+        return _run(event)
+
+
 def process_event(event_id: int) -> Result | None:
     """Claim and process one event, whichever its step (a retry, or a manual re-run); None when
     it is done already, not due, or another worker holds it."""
     event = _claim_one(event_id, LineWebhookEvent.objects.all())
-    return None if event is None else _run(event)
+    return None if event is None else _run_claimed(event)
 
 
 def download_content(event_id: int) -> Result | None:
     """Claim and run the content download of one message event; None when there is none due."""
     event = _claim_one(event_id, LineWebhookEvent.objects.filter(outcome=CONTENT))
-    return None if event is None else _run(event)
+    return None if event is None else _run_claimed(event)
 
 
 def _claim_batch(company_id: int | None, limit: int) -> list[LineWebhookEvent]:
@@ -200,11 +213,12 @@ def process_pending(company: Company | int | None = None, *, budget: float | Non
         batch = _claim_batch(company_id, BATCH)
         if not batch:
             return drained
-        try:
-            while batch and timezone.now() < deadline:
-                drained.results.append(_run(batch.pop(0)))
-        finally:
-            _release(batch)  # out of budget, or the task is being stopped (SoftTimeLimitExceeded)
+        with _heartbeat([event.pk for event in batch]):
+            try:
+                while batch and timezone.now() < deadline:
+                    drained.results.append(_run(batch.pop(0)))
+            finally:
+                _release(batch)  # out of budget, or the task is being stopped (SoftTimeLimitExceeded)
     drained.more = True
     return drained
 
@@ -225,10 +239,21 @@ def sweep(*, now: datetime | None = None) -> Swept:
     now = now or timezone.now()
     failed = _fail_exhausted(now)
     cutoff = now - STALE_AFTER
-    lost = Q(next_attempt_at__isnull=True, received_at__lt=cutoff) | Q(next_attempt_at__lt=cutoff)
+    # Due for a while with no task on them, or their worker died (the lease ran out unrenewed).
+    lost = (
+        Q(next_attempt_at__isnull=True, received_at__lt=cutoff)
+        | Q(next_attempt_at__lt=cutoff)
+        | EVENTS.lease_expired(now)
+    )
     due = LineWebhookEvent.objects.filter(_due(now)).filter(lost)
+    # A company with live claims has a worker renewing them: it drains the rest too.
+    busy = LineWebhookEvent.objects.filter(processed_at__isnull=True, claimed_until__gte=now).exclude(outcome=CONTENT)
     companies = list(
-        due.exclude(outcome=CONTENT).order_by().values_list("company_id", flat=True).distinct()[:SWEEP_LIMIT]
+        due.exclude(outcome=CONTENT)
+        .exclude(company_id__in=busy.values("company_id"))
+        .order_by()
+        .values_list("company_id", flat=True)
+        .distinct()[:SWEEP_LIMIT]
     )
     downloads = list(due.filter(outcome=CONTENT).order_by("timestamp").values_list("id", flat=True)[:SWEEP_LIMIT])
     return Swept(failed, companies, downloads)

@@ -70,11 +70,15 @@ def _follow_up(results: list[queue.Result]) -> None:
     for result in results:
         if result.wake_company is not None:
             wake_on_commit(result.wake_company)
-        if result.outcome == queue.CONTENT:
-            download_content.delay_on_commit(result.event_id)
-        elif result.outcome == queue.RETRY and result.retry_in is not None and not _eager():
-            # Tests drive retries explicitly; in production the sweeper covers a lost countdown.
-            process_event.apply_async((result.event_id,), countdown=result.retry_in)
+        try:
+            if result.outcome == queue.CONTENT:
+                download_content.delay_on_commit(result.event_id)
+            elif result.outcome == queue.RETRY and result.retry_in is not None and not _eager():
+                # Tests drive retries explicitly; in production the sweeper covers a lost countdown.
+                process_event.apply_async((result.event_id,), countdown=result.retry_in)
+        except Exception:
+            # The broker is down: the row is stored and due, the sweeper hands it out later.
+            logger.warning("could not publish the follow-up of LINE event %s", result.event_id, exc_info=True)
 
 
 @shared_task(name="line_integration.tasks.process_pending", **DB_RETRY)
@@ -84,12 +88,19 @@ def process_pending(company_id: int | None = None) -> int:
         drained = queue.process_pending(company_id)
     except SoftTimeLimitExceeded:
         if not _eager():
-            process_pending.delay(company_id)  # its unstarted rows were handed back: carry on afresh
+            _carry_on(company_id)  # its unstarted rows were handed back: carry on afresh
         raise
     _follow_up(drained.results)
     if drained.more and not _eager():
-        process_pending.delay(company_id)  # a backlog: carry on in a fresh task rather than hold this one
+        _carry_on(company_id)  # a backlog: carry on in a fresh task rather than hold this one
     return len(drained.results)
+
+
+def _carry_on(company_id: int | None) -> None:
+    try:
+        process_pending.delay(company_id)
+    except Exception:
+        logger.warning("could not publish the next LINE event drain; the sweeper will wake it", exc_info=True)
 
 
 # base=DjangoTask (already every task's class, see hrmos/celery.py) tells mypy about delay_on_commit.

@@ -59,7 +59,8 @@ def _recipient_rows(send: Send, status: str, page_number: str | None) -> tuple:
     page = Paginator(heads.only("recipient_index"), 50).get_page(page_number)
     indexes = [d.recipient_index for d in page]
     by_index: dict[int, dict[str, Delivery]] = defaultdict(dict)
-    for delivery in Delivery.objects.filter(send=send, recipient_index__in=indexes).select_related("candidate"):
+    deliveries = Delivery.objects.filter(send=send, recipient_index__in=indexes).select_related("candidate")
+    for delivery in deliveries.prefetch_related("attempt_log"):  # each try, for 「試行履歴」
         by_index[delivery.recipient_index][delivery.channel] = delivery
     rows = []
     for index in indexes:

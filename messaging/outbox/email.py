@@ -19,10 +19,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import smtplib
+import time
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.mail import BadHeaderError, EmailMessage, get_connection
+from django.core.mail import BadHeaderError, EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
@@ -30,7 +31,7 @@ from line_integration.friends.invitations import issue_invitation
 from messaging import rendering, rules
 from messaging.addresses import reply_address, site_domain
 from messaging.models import Delivery, RecipientKind, Send, SendAttachment
-from messaging.outbox import rows
+from messaging.outbox import rows, smtp
 from messaging.placeholders import SendScope
 
 log = logging.getLogger(__name__)
@@ -120,10 +121,11 @@ def process(batch: list[Delivery]) -> None:
             outcomes.append(outcome)
     rows.persist_prepared(prepared, ["address", "rendered_subject", "rendered_body"])
 
-    connection = get_connection(fail_silently=False)
+    connection = smtp.open_backend()
     opened = False
     try:
         for delivery in ready:
+            started_at, clock = timezone.now(), time.monotonic()
             try:
                 if not opened:
                     connection.open()
@@ -132,18 +134,25 @@ def process(batch: list[Delivery]) -> None:
             except (smtplib.SMTPException, OSError) as exc:
                 reason = f"メールを送信できませんでした：{exc}"[:300]
                 if _permanent(exc):
-                    outcomes.append(rows.failed(delivery, reason))
+                    outcome = rows.failed(delivery, reason)
                 else:
-                    outcomes.append(rows.retry_or_fail(delivery, reason))
+                    outcome = rows.retry_or_fail(delivery, reason)
                     # A broken connection: start a fresh one for the rest of the batch.
                     with contextlib.suppress(Exception):
                         connection.close()
                     opened = False
-                continue
+                reply, error = smtp.error_reply(exc), f"{type(exc).__name__}: {exc}"
             except Exception as exc:
-                outcomes.append(_unexpected(delivery, exc))
-                continue
-            outcomes.append(rows.sent(delivery))
+                outcome, reply, error = _unexpected(delivery, exc), "", f"{type(exc).__name__}: {exc}"
+            else:
+                outcome, reply, error = rows.sent(delivery), smtp.last_reply(connection), ""
+            outcome.attempt = rows.Attempt(
+                started_at=started_at,
+                duration_ms=round((time.monotonic() - clock) * 1000),
+                smtp_response=reply,
+                error=error,
+            )
+            outcomes.append(outcome)
     finally:
         rows.apply_outcomes(outcomes)
         if opened:

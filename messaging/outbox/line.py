@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypedDict
 
 from django.conf import settings
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 
 CHUNK = 25  # tokens taken per round; keeps bursts small
 RATE_LIMITED_PAUSE_SECONDS = 1.0  # after a rate-limit 429, our bucket for the channel owes this long
+REASON_REDIS_DOWN = "送信数の調整に使うサーバーに接続できないため、後で送信します"
+REDIS_DOWN_RETRY_SECONDS = 5.0
 
 _pools: dict[int, ThreadPoolExecutor] = {}
 
@@ -49,13 +53,43 @@ def _pool() -> ThreadPoolExecutor:
     return pool
 
 
-def _push(integration: LineIntegration, delivery: Delivery, texts: list[str]) -> PushResult | Exception:
+@dataclass(frozen=True)
+class Pushed:
+    """A push's result (or the exception it raised), when it started and how long it took."""
+
+    result: PushResult | Exception
+    started_at: datetime
+    duration_ms: int
+
+
+def _push(integration: LineIntegration, delivery: Delivery, texts: list[str]) -> Pushed:
+    started_at, clock = timezone.now(), time.monotonic()
+    result: PushResult | Exception
     try:
-        return tokens.call_with_token(integration, client.push_text_messages, delivery.address, texts, delivery.id)
+        result = tokens.call_with_token(integration, client.push_text_messages, delivery.address, texts, delivery.id)
     except Exception as exc:  # every outcome is classified on the calling thread
-        return exc
+        result = exc
     finally:
         connections.close_all()  # a 401 re-mint touches the database from this thread
+    return Pushed(result, started_at, round((time.monotonic() - clock) * 1000))
+
+
+def attempt_of(pushed: Pushed) -> rows.Attempt:
+    """What LINE answered, for the delivery's attempt log."""
+    attempt = rows.Attempt(started_at=pushed.started_at, duration_ms=pushed.duration_ms)
+    result = pushed.result
+    if isinstance(result, PushResult):
+        attempt.http_status = 409 if result.already_accepted else 200
+        attempt.line_request_id = result.request_id
+    elif isinstance(result, LineError):
+        attempt.http_status = result.status or None
+        attempt.line_request_id = result.request_id
+        attempt.error = result.message + (f"（{'; '.join(result.details)}）" if result.details else "")
+        if not result.status:
+            attempt.error = f"応答なし: {attempt.error}"
+    else:
+        attempt.error = f"{type(result).__name__}: {result}"
+    return attempt
 
 
 class RequestId(TypedDict, total=False):
@@ -180,7 +214,9 @@ def _prepare(
 def finish(pending: Pending) -> None:
     for delivery, future in pending.futures:
         try:
-            outcome = classify(delivery, future.result(), pending.limit, pending.bucket)
+            pushed = future.result()
+            outcome = classify(delivery, pushed.result, pending.limit, pending.bucket)
+            outcome.attempt = attempt_of(pushed)
         except Exception:
             # It may have been pushed: try again under the same retry key (LINE answers 409
             # if it was) rather than calling it failed.
@@ -201,7 +237,13 @@ def _submit(pending: Pending, integration: LineIntegration, ready: list[Delivery
     index = 0
     while index < len(ready):
         chunk = ready[index : index + CHUNK]
-        granted = ratelimit.take(bucket, len(chunk), limit, max_wait=2.0)
+        try:
+            granted = ratelimit.take(bucket, len(chunk), limit, max_wait=2.0)
+        except ratelimit.Unavailable:
+            log.warning("LINE send %s: Redis is unreachable; %d pushes put back", pending.send_id, len(ready) - index)
+            for delivery in ready[index:]:
+                pending.outcomes.append(rows.requeued(delivery, REASON_REDIS_DOWN, retry_in=REDIS_DOWN_RETRY_SECONDS))
+            break
         if granted == 0:
             # Our own bucket is empty for a while: put the rest back without spending an attempt.
             for delivery in ready[index:]:

@@ -8,10 +8,18 @@ serialises writers, so it also holds across processes, just more slowly.
 
 `take(key, n)` blocks for short waits only (the pool never sleeps for long: callers put rows
 back with a `next_attempt_at` instead) and returns how many tokens it got.
+
+When Redis is unreachable (restarted, failed over), a take waits for it, trying again every
+`REDIS_RETRY_SECONDS` for up to `REDIS_WAIT_SECONDS`, and goes on the moment it answers; the
+rows the drain holds meanwhile keep their leases through its heartbeat. Only after that
+does it raise `Unavailable` (the caller puts its rows back). Falling back to the database
+bucket instead would move the hottest counter onto the database just when something else is
+already wrong.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -22,6 +30,17 @@ from django.db import transaction
 from redis.commands.core import Script
 
 from messaging.models import RateBucket
+
+log = logging.getLogger(__name__)
+
+REDIS_WAIT_SECONDS = 90.0  # an outage of a minute, with room to spare; far inside the task's time limit
+REDIS_RETRY_SECONDS = 0.5
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)  # a bug in the script is not waited for
+
+
+class Unavailable(Exception):
+    """Redis did not answer for REDIS_WAIT_SECONDS."""
+
 
 _LUA = """
 local rate = tonumber(ARGV[1])
@@ -108,11 +127,29 @@ def _acquire_db(key: str, n: int, limit: Limit, penalty: float) -> tuple[int, fl
     return granted, wait
 
 
-def acquire(key: str, n: int, limit: Limit, *, penalty: float = 0.0) -> tuple[int, float]:
-    """Take up to n tokens now: (granted, seconds until the rest could be granted)."""
-    if settings.REDIS_URL:
-        return _acquire_redis(key, n, limit, penalty)
-    return _acquire_db(key, n, limit, penalty)
+def acquire(
+    key: str, n: int, limit: Limit, *, penalty: float = 0.0, wait_for_redis: float = REDIS_WAIT_SECONDS
+) -> tuple[int, float]:
+    """Take up to n tokens now: (granted, seconds until the rest could be granted). Waits up
+    to `wait_for_redis` seconds for an unreachable Redis, then raises `Unavailable`."""
+    if not settings.REDIS_URL:
+        return _acquire_db(key, n, limit, penalty)
+    deadline = time.time() + wait_for_redis
+    down_since = None
+    while True:
+        try:
+            granted = _acquire_redis(key, n, limit, penalty)
+        except REDIS_DOWN as exc:
+            if time.time() >= deadline:
+                raise Unavailable(f"Redis unreachable for {wait_for_redis:.0f} s: {exc}") from exc
+            if down_since is None:
+                down_since = time.time()
+                log.warning("rate limit: Redis unreachable (%s); waiting for it", exc)
+            time.sleep(REDIS_RETRY_SECONDS)
+            continue
+        if down_since is not None:
+            log.warning("rate limit: Redis is back after %.1f s", time.time() - down_since)
+        return granted
 
 
 def take(key: str, n: int, limit: Limit, *, max_wait: float = 2.0) -> int:
@@ -133,7 +170,10 @@ def take(key: str, n: int, limit: Limit, *, max_wait: float = 2.0) -> int:
 def penalise(key: str, limit: Limit, seconds: float = 1.0) -> None:
     """LINE said 429 (rate): empty the bucket and owe `seconds` worth of tokens. Not cumulative:
     a batch whose pushes were all refused at once pauses the channel once, not once per push."""
-    acquire(key, 0, limit, penalty=seconds)
+    try:
+        acquire(key, 0, limit, penalty=seconds, wait_for_redis=0)
+    except Unavailable:
+        log.warning("rate limit: could not pause %s, Redis is unreachable", key)
 
 
 def line_key(channel_id: str) -> str:

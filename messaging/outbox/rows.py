@@ -13,8 +13,10 @@ message.
 from __future__ import annotations
 
 import logging
+import threading
+import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +27,7 @@ from django.utils import timezone
 
 from hrmos.queue import RowQueue
 from messaging import bulk
-from messaging.models import Channel, Delivery, Send
+from messaging.models import Channel, Delivery, DeliveryAttempt, Send
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,38 @@ NOT_FINAL = (Delivery.Status.SCHEDULED, Delivery.Status.QUEUED, Delivery.Status.
 
 def lease() -> timedelta:
     return timedelta(seconds=settings.MESSAGING_LEASE_SECONDS)
+
+
+class Held:
+    """The rows one drain holds right now (claimed, outcome not yet written), for its
+    heartbeat to renew: claims are added when taken and dropped once their outcomes are
+    written. Only rows still `sending` under this drain's claim are renewed."""
+
+    def __init__(self) -> None:
+        self._claims: dict[datetime, set[uuid.UUID]] = defaultdict(set)
+        self._lock = threading.Lock()
+
+    def add(self, deliveries: Iterable[Delivery]) -> None:
+        with self._lock:
+            for delivery in deliveries:
+                if delivery.sending_since is not None:
+                    self._claims[delivery.sending_since].add(delivery.id)
+
+    def drop(self, deliveries: Iterable[Delivery]) -> None:
+        with self._lock:
+            for delivery in deliveries:
+                for claimed_at, ids in list(self._claims.items()):
+                    ids.discard(delivery.id)
+                    if not ids:
+                        del self._claims[claimed_at]
+
+    def renew(self, now: datetime) -> int:
+        with self._lock:
+            claims = [(claimed_at, list(ids)) for claimed_at, ids in self._claims.items()]
+        held = Delivery.objects.filter(status=Delivery.Status.SENDING)
+        return sum(
+            OUTBOX.renew(held.filter(sending_since=claimed_at, id__in=ids), now=now) for claimed_at, ids in claims
+        )
 
 
 def stale_queued_after() -> timedelta:
@@ -92,6 +126,18 @@ def claim(send_id: int, channel: str, limit: int, *, now: datetime | None = None
 
 
 @dataclass
+class Attempt:
+    """What one try met on the wire, kept as a DeliveryAttempt with its outcome."""
+
+    started_at: datetime
+    duration_ms: int
+    http_status: int | None = None
+    line_request_id: str = ""
+    smtp_response: str = ""
+    error: str = ""
+
+
+@dataclass
 class Outcome:
     """What happened to one claimed delivery; `apply_outcomes` writes them in bulk."""
 
@@ -100,6 +146,15 @@ class Outcome:
     reason: str = ""
     retry_in: float | None = None  # transient failure: try again after this many seconds
     fields: dict[str, Any] = field(default_factory=dict)
+    attempt: Attempt | None = None  # None when nothing went out (skipped, put back unsent)
+
+
+ATTEMPT_OUTCOMES: dict[str, str] = {
+    Delivery.Status.SENT: DeliveryAttempt.Outcome.SENT,
+    Delivery.Status.QUEUED: DeliveryAttempt.Outcome.RETRY,
+    Delivery.Status.FAILED: DeliveryAttempt.Outcome.FAILED,
+    Delivery.Status.SKIPPED: DeliveryAttempt.Outcome.FAILED,
+}
 
 
 WRITTEN_FIELDS = [
@@ -226,6 +281,32 @@ def apply_outcomes(outcomes: list[Outcome], *, now: datetime | None = None) -> N
         delivery.updated_at = now
         rows.append(delivery)
     write_claimed(rows, WRITTEN_FIELDS, claims=claimed)
+    record_attempts(outcomes)
+
+
+def record_attempts(outcomes: Sequence[Outcome]) -> None:
+    """One row per try that went out, in one INSERT; written even when the delivery's own
+    write-back was refused (a stale worker's push still happened)."""
+    DeliveryAttempt.objects.bulk_create(
+        [
+            DeliveryAttempt(
+                company_id=outcome.delivery.company_id,
+                delivery_id=outcome.delivery.id,
+                channel=outcome.delivery.channel,
+                started_at=outcome.attempt.started_at,
+                outcome=ATTEMPT_OUTCOMES[outcome.status],
+                http_status=outcome.attempt.http_status,
+                line_request_id=outcome.attempt.line_request_id[:64],
+                smtp_response=outcome.attempt.smtp_response[:500],
+                error=(outcome.attempt.error or (outcome.reason if outcome.status != Delivery.Status.SENT else ""))[
+                    :1000
+                ],
+                duration_ms=outcome.attempt.duration_ms,
+            )
+            for outcome in outcomes
+            if outcome.attempt is not None
+        ]
+    )
 
 
 def fail_remaining(send_id: int, channel: str, reason: str, *, now: datetime | None = None) -> int:

@@ -4,7 +4,9 @@
   re-push under the same retry key, email is resent, at-least-once), or are failed once they
   have used up their attempts (a row that kills its worker every time must not cycle forever).
 - due `queued` rows nobody is working on (an on-commit publish lost, a re-enqueue lost with a
-  Redis restart) are returned as (send, channel) pairs for the task to wake a drain for.
+  Redis restart, the unacknowledged task of a killed worker) are returned as (send, channel)
+  pairs for the task to wake a drain for. A pair with live claims (a drain renewing its
+  leases) has a drain already: it is left alone.
 - sends whose rows all ended while their last drain died before noticing are finished.
 """
 
@@ -18,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from messaging.models import Delivery, Send
+from messaging.models import Delivery, DeliveryAttempt, Send
 from messaging.outbox.rows import MAX_ATTEMPTS, OUTBOX, REASON_CRASHED, finish_send_if_complete, stale_queued_after
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,13 @@ def sweep(*, now: datetime | None = None) -> Swept:
         .values_list("send_id", "channel")
         .distinct()[:DUE_LIMIT]
     )
-    swept.due = list(due)
+    live = set(
+        Delivery.objects.filter(status=Delivery.Status.SENDING, lease_expires_at__gte=now)
+        .order_by()
+        .values_list("send_id", "channel")
+        .distinct()
+    )
+    swept.due = [pair for pair in due if pair not in live]
     for send_id in Send.objects.filter(status=Send.Status.IN_PROGRESS, updated_at__lt=stale).values_list(
         "pk", flat=True
     )[:DUE_LIMIT]:
@@ -62,9 +70,11 @@ def _take_back_expired(now: datetime) -> tuple[int, int]:
             .filter(OUTBOX.lease_expired(now))
             .order_by()
             .select_for_update(skip_locked=True)
-            .values_list("id", "send_id", "attempts")[:STUCK_LIMIT]
+            .values_list("id", "send_id", "attempts", "company_id", "channel", "sending_since", "lease_expires_at")[
+                :STUCK_LIMIT
+            ]
         )
-        spent = {pk: send_id for pk, send_id, attempts in stuck if attempts >= MAX_ATTEMPTS}
+        spent = {pk: send_id for pk, send_id, attempts, *_ in stuck if attempts >= MAX_ATTEMPTS}
         failed = Delivery.objects.filter(id__in=list(spent), status=Delivery.Status.SENDING).update(
             status=Delivery.Status.FAILED,
             reason=REASON_CRASHED,
@@ -74,9 +84,21 @@ def _take_back_expired(now: datetime) -> tuple[int, int]:
             updated_at=now,
         )
         requeued = (
-            Delivery.objects.filter(id__in=[pk for pk, _, _ in stuck if pk not in spent])
+            Delivery.objects.filter(id__in=[pk for pk, *_ in stuck if pk not in spent])
             .filter(status=Delivery.Status.SENDING)
             .update(status=Delivery.Status.QUEUED, lease_expires_at=None, sending_since=None, next_attempt_at=now)
+        )
+        # Their tries never reported back: the attempt log says so (the rows are locked: all were taken back).
+        DeliveryAttempt.objects.bulk_create(
+            DeliveryAttempt(
+                company_id=company_id,
+                delivery_id=pk,
+                channel=channel,
+                started_at=since or lease_end or now,
+                outcome=DeliveryAttempt.Outcome.INTERRUPTED,
+                error=REASON_CRASHED,
+            )
+            for pk, _, _, company_id, channel, since, lease_end in stuck
         )
     if requeued:
         log.warning("sweeper: %d deliveries were stuck in sending past their lease; re-queued", requeued)

@@ -7,12 +7,15 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
 
-from messaging.models import Channel
+from messaging.models import Channel, DeliveryAttempt
 from messaging.outbox import drain as draining
 from messaging.outbox import rows
 from messaging.outbox import sweep as sweeping
@@ -34,10 +37,15 @@ def drain(send_id: int, channel: str) -> int:
     """Deliver a send's due rows on one channel (see outbox/drain.py), then carry on in a
     fresh task or wake one later if rows are left."""
     drained = draining.drain(send_id, channel)
-    if drained.out_of_time:
-        drain.delay(send_id, channel)
-    elif drained.wake_in is not None:
-        wake_later(send_id, channel, drained.wake_in)
+    try:
+        if drained.out_of_time:
+            drain.delay(send_id, channel)
+        elif drained.wake_in is not None:
+            wake_later(send_id, channel, drained.wake_in)
+    except Exception:
+        # Redis (broker and cache) is down: the rows are saved and queued, and the sweeper wakes
+        # a drain for them once it is back. The task itself did its work: it does not fail.
+        log.warning("could not wake the next drain of send %s (%s); the sweeper will", send_id, channel, exc_info=True)
     return drained.handled
 
 
@@ -46,10 +54,13 @@ def sweep() -> dict[str, int]:
     """Beat, every 30 s: recover rows whose worker died or whose wake-up was lost."""
     swept = sweeping.sweep()
     woken = 0
-    for send_id, channel in swept.due:
-        if cache.add(f"messaging:sweep:{send_id}:{channel}", 1, timeout=SWEEP_WAKE_DEDUP_SECONDS):
-            drain.delay(send_id, channel)
-            woken += 1
+    try:
+        for send_id, channel in swept.due:
+            if cache.add(f"messaging:sweep:{send_id}:{channel}", 1, timeout=SWEEP_WAKE_DEDUP_SECONDS):
+                drain.delay(send_id, channel)
+                woken += 1
+    except Exception:
+        log.warning("sweeper: Redis is unreachable; the next sweep wakes the drains", exc_info=True)
     return {"requeued": swept.requeued, "woken": woken, "failed": swept.failed}
 
 
@@ -86,3 +97,14 @@ def wake_later(send_id: int, channel: str, countdown: float) -> None:
     countdown = max(1, min(rows.MAX_COUNTDOWN, math.ceil(countdown)))
     if cache.add(f"messaging:wake:{send_id}:{channel}", 1, timeout=countdown):
         drain.apply_async((send_id, channel), countdown=countdown)
+
+
+@shared_task(name="messaging.tasks.purge_old_attempts")
+def purge_old_attempts() -> int:
+    """Beat, daily, next to the webhook events' purge: drop delivery attempts older than
+    DELIVERY_ATTEMPT_RETENTION_DAYS (the deliveries themselves stay)."""
+    cutoff = timezone.now() - timedelta(days=settings.DELIVERY_ATTEMPT_RETENTION_DAYS)
+    deleted, _ = DeliveryAttempt.objects.filter(started_at__lt=cutoff).delete()
+    if deleted:
+        log.info("Purged %d delivery attempts", deleted)
+    return deleted
