@@ -1,7 +1,7 @@
 """The recruiter's LINE tab is live: a reply posted to the webhook, signed as LINE signs it,
 goes through the real processing path and appears on the open tab and the open inbox without a
 reload; the chat stays at the bottom if it was there, and does not move if it was not; replies
-shown on a visible tab count as read."""
+shown on a visible tab count as read; the timeline keeps what is on the screen in place."""
 
 from __future__ import annotations
 
@@ -95,3 +95,14 @@ def test_a_line_reply_appears_on_the_open_line_tab_and_inbox_without_a_reload(
     assert chat.evaluate("window.notReloaded") is True
     # Both replies were on the screen of a visible tab: read, and the inbox follows.
     expect(inbox.locator('a[href="?state=unread"] .badge')).to_have_text("0")
+
+    # The timeline (newest first), scrolled down: a reply arrives above, what she reads stays put.
+    timeline = inbox
+    timeline.goto(f"{live_server.url}{reverse('messaging:timeline', args=[candidate.pk])}")
+    reading = timeline.locator("[data-live-item]", has_text="以前のメッセージ 20")
+    reading.scroll_into_view_if_needed()
+    before = reading.bounding_box()
+    post_reply(live_server, linked_company, line_pair, "タイムラインにも届きます", 3)
+    expect(timeline.locator("#timeline-entries")).to_contain_text("タイムラインにも届きます")
+    after = reading.bounding_box()
+    assert before and after and abs(after["y"] - before["y"]) < 1
