@@ -51,9 +51,7 @@ def unread_tab(client) -> str:
     return page.split('href="?state=unread">未読 ', 1)[1].split("</span>", 1)[0].rsplit(">", 1)[1]
 
 
-def test_the_badge_and_the_unread_tab_both_count_candidates_with_unread_replies(
-    recruiter_client, candidate, company
-):
+def test_the_badge_and_the_unread_tab_both_count_candidates_with_unread_replies(recruiter_client, candidate, company):
     assert badge(recruiter_client) is None
     line_reply(candidate)
     line_reply(candidate, "二通目")
