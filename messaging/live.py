@@ -12,9 +12,11 @@ template.
   token, which never equals what a page holds, so a stale page cannot pass for current.
 - New tokens are written after the transaction that changed the rows commits. Written earlier, a
   poll in between could take the new token with the old rows and then miss the change.
-- A cache that fails is logged, never raised: the rows are saved; reads then answer with a
-  fresh token (the poll renders), and keys expire after `TTL`, so a missed write is seen by
-  then at the latest.
+- A cache that fails is logged, never raised: the rows are saved. Without the cache a version
+  is the current `WITHOUT_CACHE_EVERY`-second period, so open tabs render once per period
+  (not on every poll, which would load the servers most when something is already wrong) and
+  once more when the cache is back. Keys expire after `TTL`: a renewal lost any other way is
+  seen by then at the latest.
 - Changes that touch a whole send (a scheduled send going out or cancelled, a channel's quota
   exhausted) change the company's `sends` token rather than one key per recipient: every open
   candidate screen of that company renders once.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Iterable, Sequence
 
 from django.core.cache import cache
@@ -36,6 +39,7 @@ log = logging.getLogger(__name__)
 
 TTL = 300  # seconds; an idle tab renders once per key per TTL
 SEEN_HEADER = "X-Live-Seen"  # sent by the page's script while the tab is visible
+WITHOUT_CACHE_EVERY = 30  # seconds
 MANY = 500  # candidates in one change above which the company's `sends` token is renewed instead
 
 
@@ -96,7 +100,7 @@ def _version(*keys: str) -> str:
                 found[key] = token if cache.add(key, token, TTL) else cache.get(key, token)
     except Exception:
         log.warning("live: could not read version keys", exc_info=True)
-        return _token()  # matches nothing: the poll renders
+        return f"nocache-{int(time.time() // WITHOUT_CACHE_EVERY)}"
     return ".".join(str(found[key]) for key in keys)
 
 

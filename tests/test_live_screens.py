@@ -4,9 +4,11 @@ while nothing changed, the region anew when a reply, a status or a read mark cha
 import re
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
+from messaging import live
 from messaging.models import Channel, Delivery, Kind, Message
 from messaging.outbox import drain
 from messaging.receiving import inbound
@@ -136,10 +138,17 @@ def test_another_companys_reply_does_not_wake_our_inbox(
     assert recruiter_client.get(poll).status_code == 204
 
 
-def test_without_a_working_cache_the_poll_renders_instead_of_failing(recruiter_client, candidate, settings):
+def test_without_a_working_cache_the_tab_renders_twice_a_minute_instead_of_failing(
+    recruiter_client, candidate, settings
+):
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
     }
-    reply(candidate, "届いています", "700006")
-    response = recruiter_client.get(reverse("messaging:line_chat_live", args=[candidate.pk]) + "?v=anything")
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        page = recruiter_client.get(reverse("messaging:line_chat", args=[candidate.pk])).content.decode()
+        poll = poll_url(page, "line/live")
+        reply(candidate, "届いています", "700006")  # its renewal is lost with the cache
+        assert recruiter_client.get(poll).status_code == 204
+        clock.shift(live.WITHOUT_CACHE_EVERY)
+        response = recruiter_client.get(poll)
     assert response.status_code == 200 and "届いています" in response.content.decode()
