@@ -89,7 +89,7 @@ def test_another_companys_replies_do_not_count(recruiter_client, other_company):
 def test_every_page_polls_the_badge_which_follows_new_replies(recruiter_client, candidate, other_company):
     badge_url = reverse("messaging:inbox_badge")
     page = recruiter_client.get(reverse("candidates:list")).content.decode()
-    assert f'hx-get="{badge_url}?v=" hx-trigger="every 3s"' in page
+    assert f'hx-get="{badge_url}?v=" hx-trigger="every 3s, live:shown"' in page
     assert "data-nav-badge" not in recruiter_client.get(badge_url).content.decode()
 
     line_reply(candidate)
