@@ -33,6 +33,9 @@ urlpatterns = [
     ),
     path("candidates/<int:candidate_pk>/timeline/", timeline.timeline, name="timeline"),
     path("candidates/<int:candidate_pk>/line/", timeline.line_chat, name="line_chat"),
+    # What an open tab polls: 204 while nothing changed (messaging/live.py).
+    path("candidates/<int:candidate_pk>/timeline/live/", timeline.timeline_live, name="timeline_live"),
+    path("candidates/<int:candidate_pk>/line/live/", timeline.line_chat_live, name="line_chat_live"),
     path(
         "candidates/<int:candidate_pk>/friend-invitation/",
         friend_invitation_views.resend,
@@ -41,6 +44,7 @@ urlpatterns = [
     # Receiving: the inbox, received images in place, inbound email (public, secret header).
     path("inbox/", inbox_views.inbox_page, name="inbox"),
     path("inbox/badge/", inbox_views.nav_badge, name="inbox_badge"),
+    path("inbox/live/", inbox_views.inbox_live, name="inbox_live"),
     path("inbox/<int:candidate_pk>/handled/", inbox_views.mark_handled, name="inbox_handled"),
     path("inbox/<int:candidate_pk>/reopen/", inbox_views.reopen, name="inbox_reopen"),
     path(

@@ -256,3 +256,8 @@ def line_friend_candidate(linked_company, candidate, line_emulator, line_pair) -
         state_changed_at=timezone.now(),
     )
     return candidate
+
+
+def not_live(callbacks: list) -> list:
+    """On-commit callbacks other than the open screens' version renewal (messaging/live.py)."""
+    return [callback for callback in callbacks if getattr(callback, "__name__", "") != "renew_live_versions"]

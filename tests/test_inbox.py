@@ -46,12 +46,21 @@ def badge(client) -> str | None:
     return page.split(marker, 1)[1].split("<", 1)[0]
 
 
-def test_the_navigation_badge_counts_unread_replies(recruiter_client, candidate):
+def unread_tab(client) -> str:
+    page = client.get(reverse("messaging:inbox")).content.decode()
+    return page.split('href="?state=unread">未読 ', 1)[1].split("</span>", 1)[0].rsplit(">", 1)[1]
+
+
+def test_the_badge_and_the_unread_tab_both_count_candidates_with_unread_replies(recruiter_client, candidate, company):
     assert badge(recruiter_client) is None
     line_reply(candidate)
     line_reply(candidate, "二通目")
     email_reply(candidate)
-    assert badge(recruiter_client) == "3"
+    line_reply(make_candidate(company, last_name="佐藤", email="sato@example.com"))
+    assert badge(recruiter_client) == "2"  # two students waiting, four messages
+    assert unread_tab(recruiter_client) == "2"
+    badge_url = reverse("messaging:inbox_badge")
+    assert ">2</span>" in recruiter_client.get(badge_url).content.decode()
 
 
 def test_opening_the_line_tab_reads_line_replies_and_clears_the_badge(recruiter_client, candidate):
@@ -80,13 +89,13 @@ def test_another_companys_replies_do_not_count(recruiter_client, other_company):
 def test_every_page_polls_the_badge_which_follows_new_replies(recruiter_client, candidate, other_company):
     badge_url = reverse("messaging:inbox_badge")
     page = recruiter_client.get(reverse("candidates:list")).content.decode()
-    assert f'hx-get="{badge_url}" hx-trigger="every 30s"' in page
+    assert f'hx-get="{badge_url}?v=" hx-trigger="every 3s, live:shown"' in page
     assert "data-nav-badge" not in recruiter_client.get(badge_url).content.decode()
 
     line_reply(candidate)
     line_reply(make_candidate(other_company, email="other@example.com"))
-    assert recruiter_client.get(badge_url).content.decode().strip() == (
-        '<span class="badge rounded-pill text-bg-danger" data-nav-badge>1</span>'
+    assert '<span class="badge rounded-pill text-bg-danger" data-nav-badge>1</span>' in (
+        recruiter_client.get(badge_url).content.decode()
     )
 
 

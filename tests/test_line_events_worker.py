@@ -89,7 +89,8 @@ def test_replies_are_processed_by_a_real_worker_woken_through_redis(
 
     assert wait_for(lambda: MessageAttachment.objects.filter(name="成績証明書.pdf").exists()), worker.read_text()
     assert Message.objects.filter(candidate=line_friend_candidate, body="ワーカー経由で届きます").count() == 1
-    assert set(LineWebhookEvent.objects.values_list("outcome", flat=True)) == {"processed"}
+    # The file is stored a moment before its event is marked processed (a separate commit).
+    assert wait_for(lambda: set(LineWebhookEvent.objects.values_list("outcome", flat=True)) == {"processed"}, 10)
     assert 1 <= tasks.wake.published - published_before <= 2  # one wake-up per commit burst, not per event
     with celery_app.connection_for_write() as broker:
         assert wait_for(lambda: redis.Redis.from_url(broker.as_uri(include_password=True)).llen(queue) == 0, 10)

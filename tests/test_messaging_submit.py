@@ -18,6 +18,7 @@ from messaging.models import Delivery, Kind, Send
 from messaging.outbox import rows, tasks
 from messaging.sending import compose
 from messaging.sending.compose import Draft
+from tests.conftest import not_live
 from tests.test_messaging_views import compose_post
 
 pytestmark = pytest.mark.django_db
@@ -96,7 +97,7 @@ def test_a_failed_publish_does_not_skip_the_other_sends_wake_ups(
         django_capture_on_commit_callbacks(execute=True) as callbacks,
     ):
         assert sorted(scheduling.dispatch_due()) == sorted(s.pk for s in sends)
-    assert len(callbacks) == 4  # a wake-up and a completion check per send, none raised
+    assert len(not_live(callbacks)) == 4  # a wake-up and a completion check per send, none raised
     assert published_nothing(caplog) == 2  # both sends' publishes were tried; the sweeper will wake them
     assert set(Send.objects.values_list("status", flat=True)) == {Send.Status.QUEUED}
 

@@ -26,7 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from hrmos.queue import RowQueue
-from messaging import bulk
+from messaging import bulk, live
 from messaging.models import Channel, Delivery, DeliveryAttempt, Send
 
 log = logging.getLogger(__name__)
@@ -118,11 +118,13 @@ def claim(send_id: int, channel: str, limit: int, *, now: datetime | None = None
     Send.objects.filter(pk=send_id, status=Send.Status.QUEUED).update(
         status=Send.Status.IN_PROGRESS, started_at=now, updated_at=now
     )
-    return list(
+    claimed = list(
         Delivery.objects.filter(id__in=ids, status=Delivery.Status.SENDING).select_related(
             "send", "send__company", "candidate", "candidate__agent", "message"
         )
     )
+    live.changed(candidates={delivery.candidate_id for delivery in claimed})
+    return claimed
 
 
 @dataclass
@@ -281,6 +283,7 @@ def apply_outcomes(outcomes: list[Outcome], *, now: datetime | None = None) -> N
         delivery.updated_at = now
         rows.append(delivery)
     write_claimed(rows, WRITTEN_FIELDS, claims=claimed)
+    live.changed(candidates={delivery.candidate_id for delivery in rows})
     record_attempts(outcomes)
 
 
@@ -313,9 +316,12 @@ def fail_remaining(send_id: int, channel: str, reason: str, *, now: datetime | N
     """Fail every not-yet-sent row of this send and channel at once (e.g. LINE's monthly
     quota is exhausted: every further push would be refused the same way)."""
     now = now or timezone.now()
-    return Delivery.objects.filter(
+    failed = Delivery.objects.filter(
         send_id=send_id, channel=channel, status__in=[Delivery.Status.QUEUED, Delivery.Status.SCHEDULED]
     ).update(status=Delivery.Status.FAILED, reason=reason, next_attempt_at=None, updated_at=now)
+    if failed:
+        live.changed(sends_of=Send.objects.filter(pk=send_id).values_list("company_id", flat=True))
+    return failed
 
 
 def finish_send_if_complete(send_id: int, *, now: datetime | None = None) -> bool:

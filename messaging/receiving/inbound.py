@@ -20,6 +20,7 @@ from django.utils import timezone
 from candidates.models import Candidate
 from hrmos.models import Company
 from hrmos.tenancy import company_pk
+from messaging import live
 from messaging.models import Channel, Message, MessageAttachment
 
 log = logging.getLogger(__name__)
@@ -68,11 +69,19 @@ def add_incoming_line_message(
     }
     try:
         with transaction.atomic():
-            return Message.objects.get_or_create(
+            message, created = Message.objects.get_or_create(
                 company_id=candidate.company_id, line_message_id=line_message_id, defaults=defaults
             )
     except IntegrityError:  # a concurrent insert of the same LINE message won
         return Message.objects.get(company_id=candidate.company_id, line_message_id=line_message_id), False
+    if created:
+        _arrived(message)
+    return message, created
+
+
+def _arrived(message: Message) -> None:
+    """The candidate's open screens and the company's inbox show what changed."""
+    live.changed(candidates=[message.candidate_id], inboxes=[message.company_id])
 
 
 def attach_file(message: Message, file: IncomingFile) -> MessageAttachment:
@@ -128,6 +137,7 @@ def add_incoming_email(
             raise
         # A concurrent delivery of the same email won the (company, Message-ID) constraint.
         return Message.objects.get(company_id=candidate.company_id, email_message_id=email_message_id), False
+    _arrived(message)
     return message, True
 
 
@@ -157,6 +167,7 @@ def mark_line_unsent(company: Company | int, line_message_id: str, *, now: datet
         )
         files = [a.file for a in attachments if a.file]
         transaction.on_commit(lambda: _delete_files(files), robust=True)
+        _arrived(message)
     return True
 
 
@@ -195,4 +206,5 @@ def set_line_content(
         if message.extra.get("content_status") != status:
             message.extra = {**message.extra, "content_status": status}
             Message.objects.filter(pk=message.pk).update(extra=message.extra)
+        _arrived(message)
     return True

@@ -3,12 +3,16 @@
 Incoming messages (LINE and email) carry two marks:
 
 - `read_at`: set by `mark_read` when a recruiter opens the candidate's timeline (every
-  incoming message, since the timeline shows them all) or LINE tab (the LINE ones), or marks
-  the candidate 対応済み. The navigation badge counts incoming messages without it.
+  incoming message, since the timeline shows them all) or LINE tab (the LINE ones), or has it
+  open when a reply arrives, or marks the candidate 対応済み.
 - `handled_at` (対応済み): set for all of a candidate's incoming messages by
   `mark_handled`. A new reply makes the candidate 未対応 again.
 
 The inbox lists one row per candidate, newest reply first, with the latest reply as preview.
+
+Unread counts mean one thing everywhere (the navigation badge, the inbox's 未読 tab): how many
+candidates have at least one unread reply, the rows a recruiter has to open. Three unread
+messages from one student are one person waiting, not three.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from django.utils import timezone
 from candidates.models import Candidate
 from hrmos.models import AuditEvent, Company
 from hrmos.tenancy import company_pk, request_company
+from messaging import live
 from messaging.models import Message
 
 OPEN = "open"  # 未対応: at least one incoming message not marked 対応済み
@@ -39,8 +44,8 @@ def _incoming(company: Company | int) -> QuerySet[Message]:
 
 
 def unread_count(company: Company | int) -> int:
-    """Incoming messages nobody has read yet (the navigation badge)."""
-    return _incoming(company).filter(read_at__isnull=True).count()
+    """Candidates with a reply nobody has read yet (the navigation badge and the 未読 tab)."""
+    return _incoming(company).filter(read_at__isnull=True).values("candidate_id").distinct().count()
 
 
 def nav_badge(request: HttpRequest) -> int:
@@ -56,15 +61,21 @@ def mark_read(candidate: Candidate, *, channel: str | None = None, now: datetime
     unread = _incoming(candidate.company_id).filter(candidate=candidate, read_at__isnull=True)
     if channel is not None:
         unread = unread.filter(channel=channel)
-    return unread.update(read_at=now or timezone.now())
+    marked = unread.update(read_at=now or timezone.now())
+    if marked:
+        live.changed(candidates=[candidate.pk], inboxes=[candidate.company_id])
+    return marked
 
 
 def mark_handled(candidate: Candidate, *, now: datetime | None = None) -> int:
     """対応済み: the candidate's incoming messages are handled (and read)."""
     now = now or timezone.now()
     incoming = _incoming(candidate.company_id).filter(candidate=candidate)
-    incoming.filter(read_at__isnull=True).update(read_at=now)
-    return incoming.filter(handled_at__isnull=True).update(handled_at=now)
+    read = incoming.filter(read_at__isnull=True).update(read_at=now)
+    handled = incoming.filter(handled_at__isnull=True).update(handled_at=now)
+    if read or handled:
+        live.changed(candidates=[candidate.pk], inboxes=[candidate.company_id])
+    return handled
 
 
 def reopen(candidate: Candidate) -> int:
@@ -72,7 +83,9 @@ def reopen(candidate: Candidate) -> int:
     latest = _incoming(candidate.company_id).filter(candidate=candidate).order_by("-occurred_at", "-id").first()
     if latest is None or latest.handled_at is None:
         return 0
-    return Message.objects.filter(pk=latest.pk).update(handled_at=None)
+    reopened = Message.objects.filter(pk=latest.pk).update(handled_at=None)
+    live.changed(inboxes=[candidate.company_id])
+    return reopened
 
 
 @dataclass

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import messages as flash
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from candidates.detail import candidate_or_404
 from hrmos.tenancy import get_scoped_or_404, request_company
+from messaging import live
 from messaging.models import MessageAttachment
 from messaging.receiving import inbox
 
@@ -17,30 +18,54 @@ from messaging.receiving import inbox
 INLINE_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 
 
-@require_GET
-def inbox_page(request: HttpRequest) -> HttpResponse:
+def _inbox_context(request: HttpRequest) -> dict:
+    """The tabs and one page of rows, read after their version (live.py)."""
     company = request_company(request)
+    version = live.inbox_version(company.pk)
     state = request.GET.get("state", inbox.OPEN)
     if state not in inbox.STATES:
         state = inbox.OPEN
     page, rows = inbox.page(company, state, request.GET.get("page"))
-    return render(
-        request,
-        "messaging/inbox/inbox.html",
-        {
-            "state": state,
-            "page": page,
-            "rows": rows,
-            "counts": inbox.counts(company),
-            "rejected_emails": list(inbox.rejected_emails(company)),
-        },
-    )
+    return {"state": state, "page": page, "rows": rows, "counts": inbox.counts(company), "version": version}
+
+
+@require_GET
+def inbox_page(request: HttpRequest) -> HttpResponse:
+    context = _inbox_context(request)
+    rejected = list(inbox.rejected_emails(request_company(request)))
+    return render(request, "messaging/inbox/inbox.html", {**context, "rejected_emails": rejected})
+
+
+def _company_id(request: HttpRequest) -> int:
+    """The recruiter's company id without loading the company: a poll answered "nothing new"
+    should cost as little as possible (live.py). No company: 404, as `request_company`."""
+    company_id = getattr(request.user, "company_id", None)
+    if company_id is None:
+        raise Http404("採用担当者の企業が設定されていません。")
+    return company_id
+
+
+@require_GET
+def inbox_live(request: HttpRequest) -> HttpResponse:
+    """The inbox's tabs and rows again, polled by the open page: 204 while nothing changed."""
+    if live.unchanged(request, live.inbox_version(_company_id(request))):
+        return live.nothing_new()
+    return render(request, "messaging/inbox/_live.html", _inbox_context(request))
 
 
 @require_GET
 def nav_badge(request: HttpRequest) -> HttpResponse:
-    """The navigation's unread count alone, polled by every recruiter page (base.html)."""
-    return render(request, "_nav_badge.html", {"badge": inbox.nav_badge(request)})
+    """The navigation's unread count alone, polled by every recruiter page (base.html): 204
+    while nothing changed since the version the page shows."""
+    version = live.inbox_version(_company_id(request))
+    if live.unchanged(request, version):
+        return live.nothing_new()
+    badge = inbox.nav_badge(request)
+    return render(
+        request,
+        "_nav_badge_live.html",
+        {"badge": badge, "badge_url": reverse("messaging:inbox_badge"), "version": version},
+    )
 
 
 def _back(request: HttpRequest) -> HttpResponse:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from candidates.models import Candidate
 from hrmos.audit import log_action
 from hrmos.models import Company, User
-from messaging import bulk, kinds, placeholders, rendering, rules
+from messaging import bulk, kinds, live, placeholders, rendering, rules
 from messaging.models import (
     AUTOMATIC_KINDS,
     INVITATION_KINDS,
@@ -365,6 +365,7 @@ def _write_send(
             )
 
         _insert_rows(send, draft, rows, channels, accounts=accounts, linked=linked, now=now)
+        live.send_written(company.pk, [row[0] for row in rows])
 
         if not scheduled:
             finish_send_if_complete(send.pk, now=now)

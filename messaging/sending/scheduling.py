@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from hrmos.audit import log_action
 from hrmos.models import User
-from messaging import rendering, rules
+from messaging import live, rendering, rules
 from messaging.models import Delivery, Message, Send
 from messaging.outbox import rows, tasks
 from messaging.sending.compose import BATCH_SIZE, ComposeError, Draft, validate
@@ -44,27 +44,28 @@ def dispatch_due(*, now: datetime | None = None, limit: int = BATCH) -> list[int
             Send.objects.filter(status=Send.Status.SCHEDULED, scheduled_at__lte=now)
             .order_by("scheduled_at")
             .select_for_update(skip_locked=True)
-            .values_list("pk", "recipient_count")[:limit]
+            .values_list("pk", "recipient_count", "company_id")[:limit]
         )
-        for send_id, count in due:
+        for send_id, count, company_id in due:
             if not Send.objects.filter(pk=send_id, status=Send.Status.SCHEDULED).update(
                 status=Send.Status.QUEUED, updated_at=now
             ):
                 continue
-            _release(send_id, count, now)
+            _release(send_id, count, now, company_id)
             dispatched.append(send_id)
     if dispatched:
         log.info("dispatched %d scheduled sends: %s", len(dispatched), dispatched)
     return dispatched
 
 
-def _release(send_id: int, count: int, now: datetime) -> None:
+def _release(send_id: int, count: int, now: datetime, company_id: int) -> None:
     """Queue the rows of a send just moved from scheduled to queued, and wake the workers on
     commit. The caller's conditional update on the send's status decided it goes."""
     Delivery.objects.filter(send_id=send_id, status=Delivery.Status.SCHEDULED).update(
         status=Delivery.Status.QUEUED, next_attempt_at=None, updated_at=now
     )
     Message.objects.filter(send_id=send_id).update(occurred_at=now)
+    live.changed(sends_of=[company_id])
     channels = list(Delivery.objects.filter(send_id=send_id).order_by().values_list("channel", flat=True).distinct())
     tasks.wake_on_commit(send_id, channels, count)
 
@@ -87,7 +88,7 @@ def send_scheduled_now(send: Send, *, user: User | None, now: datetime | None = 
         )
         if not updated:
             return False
-        _release(send.pk, send.recipient_count, now)
+        _release(send.pk, send.recipient_count, now, send.company_id)
         log_action(
             send.company, user, "messaging.send_now", f"送信予約を今すぐ送信しました（{send.pk}）", send_id=send.pk
         )
@@ -138,6 +139,7 @@ def edit_scheduled_send(
                 draft.scheduled_at,
             )
         Message.objects.bulk_update(messages, ["subject", "body", "occurred_at"], batch_size=BATCH_SIZE)
+        live.changed(sends_of=[send.company_id])
         log_action(send.company, user, "messaging.send_edited", f"送信予約を変更しました（{send.pk}）", send_id=send.pk)
     return True
 
@@ -156,6 +158,7 @@ def cancel_scheduled_send(send: Send, *, user: User | None, now: datetime | None
         Delivery.objects.filter(send_id=send.pk, status=Delivery.Status.SCHEDULED).update(
             status=Delivery.Status.CANCELLED, reason=rules.REASON_CANCELLED, updated_at=now
         )
+        live.changed(sends_of=[send.company_id])
         log_action(
             send.company,
             user,

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from candidates.detail import candidate_or_404, detail_context
 from candidates.models import Candidate
 from hrmos.http import RecruiterRequest
-from hrmos.tenancy import request_company
-from messaging import rules
+from hrmos.tenancy import get_scoped_or_404, request_company
+from messaging import live, rules
 from messaging.models import Channel, Delivery, Kind, Message
 from messaging.receiving import inbox
 from messaging.sending import compose, forms
@@ -50,26 +50,48 @@ def _with_deliveries(queryset: QuerySet[Message]) -> QuerySet[Message]:
     )
 
 
-@require_GET
-def timeline(request: HttpRequest, candidate_pk: int) -> HttpResponse:
-    candidate = candidate_or_404(request, candidate_pk)
+def _timeline_context(request: HttpRequest, candidate: Candidate) -> dict:
+    """One page of the timeline (newest first), read after its version (live.py)."""
+    version = live.candidate_version(candidate)
     channel = request.GET.get("channel", "")
     messages = Message.objects.filter(company=request_company(request), candidate=candidate)
     if channel == Channel.EMAIL:
         messages = messages.filter(Q(channel=Channel.EMAIL) | Q(deliveries__channel=Channel.EMAIL)).distinct()
     elif channel == Channel.LINE:
         messages = messages.filter(Q(channel=Channel.LINE) | Q(deliveries__channel=Channel.LINE)).distinct()
+    else:
+        channel = ""
     page = Paginator(_with_deliveries(messages).order_by("-occurred_at", "-id"), TIMELINE_PAGE).get_page(
         request.GET.get("page")
     )
-    entries = list(page)
+    return {"candidate": candidate, "page": page, "entries": list(page), "channel": channel, "version": version}
+
+
+@require_GET
+def timeline(request: HttpRequest, candidate_pk: int) -> HttpResponse:
+    candidate = candidate_or_404(request, candidate_pk)
+    entries = _timeline_context(request, candidate)
     inbox.mark_read(candidate)  # after loading: this page still marks what was unread
     context = detail_context(request, candidate, active_tab="timeline")
-    return render(
-        request,
-        "messaging/timeline.html",
-        {**context, "page": page, "entries": entries, "channel": channel},
-    )
+    return render(request, "messaging/timeline.html", {**context, **entries})
+
+
+def _polled_candidate(request: HttpRequest, candidate_pk: int) -> Candidate:
+    """The candidate a poll is about, with only what the polled regions show: the answer
+    "nothing new" should cost as little as possible (live.py)."""
+    return get_scoped_or_404(request, Candidate.objects.only("pk", "company_id", "last_name"), pk=candidate_pk)
+
+
+@require_GET
+def timeline_live(request: HttpRequest, candidate_pk: int) -> HttpResponse:
+    """The timeline's newest page again, polled by the open tab: 204 while nothing changed."""
+    candidate = _polled_candidate(request, candidate_pk)
+    if live.unchanged(request, live.candidate_version(candidate)):
+        return live.nothing_new()
+    entries = _timeline_context(request, candidate)
+    if live.seen(request):
+        inbox.mark_read(candidate)  # what arrived is on the screen; it still shows 未読 this once
+    return render(request, "messaging/timeline/_entries.html", entries)
 
 
 def line_history(candidate: Candidate) -> list[Message]:
@@ -121,5 +143,21 @@ def line_chat(request: RecruiterRequest, candidate_pk: int) -> HttpResponse:
     return render(
         request,
         "messaging/line_chat.html",
-        {**context, "history": line_history(candidate), "form": form, "line_reason": reason},
+        {**context, **_line_context(candidate), "form": form, "line_reason": reason},
     )
+
+
+def _line_context(candidate: Candidate) -> dict:
+    version = live.candidate_version(candidate)  # before the rows (live.py)
+    return {"candidate": candidate, "history": line_history(candidate), "version": version}
+
+
+@require_GET
+def line_chat_live(request: RecruiterRequest, candidate_pk: int) -> HttpResponse:
+    """The LINE tab's messages again, polled by the open tab: 204 while nothing changed."""
+    candidate = _polled_candidate(request, candidate_pk)
+    if live.unchanged(request, live.candidate_version(candidate)):
+        return live.nothing_new()
+    if live.seen(request):
+        inbox.mark_read(candidate, channel=Channel.LINE)  # the reply is on the screen in front of her
+    return render(request, "messaging/timeline/_line_history.html", _line_context(candidate))

@@ -45,3 +45,13 @@ document.addEventListener("error", (event) => {
 document.querySelectorAll("[data-line-sticker] img").forEach((img) => {
   if (img.complete && img.naturalWidth === 0) showStickerFallback(img);
 });
+
+// Regions that poll for changes ([data-live]: the LINE tab, the timeline, the inbox, the
+// navigation badge) rest while the browser tab is hidden, and ask at once when it is shown.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (document.visibilityState === "hidden" && event.detail.elt.matches("[data-live]")) event.preventDefault();
+});
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState !== "visible" || !window.htmx) return;
+  document.querySelectorAll("[data-live]").forEach((region) => window.htmx.trigger(region, "live:shown"));
+});

@@ -123,4 +123,51 @@
 
   // The LINE chat opens at the newest message, at the bottom.
   document.querySelectorAll("[data-line-chat]").forEach((chat) => { chat.scrollTop = chat.scrollHeight; });
+
+  // Live regions ([data-live]) poll with the version they show; the server answers 204 while
+  // nothing changed, or the region anew. A visible tab says so, so what arrives counts as read.
+  document.body.addEventListener("htmx:configRequest", (event) => {
+    if (event.detail.elt.matches("[data-live]") && document.visibilityState === "visible") {
+      event.detail.headers["X-Live-Seen"] = "1";
+    }
+  });
+
+  // The view keeps its place when a region is replaced: a chat scrolled to the bottom stays at
+  // the bottom (the new message shows); otherwise the item at the top of the view stays where
+  // it was, whatever arrived above or below it (at the very top of a newest-first list, the
+  // new items show).
+  const nearEdge = 24;
+  let kept = null;
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    const region = event.detail.target;
+    if (!region.matches("[data-live]") || !event.detail.shouldSwap) return;
+    const box = region.closest("[data-live-scroll]");
+    const view = box || document.scrollingElement;
+    const top = box ? box.getBoundingClientRect().top : 0;
+    const anchor = Array.from(region.querySelectorAll("[data-live-item]")).find(
+      (item) => item.getBoundingClientRect().bottom > top,
+    );
+    kept = {
+      box,
+      atBottom: box !== null && box.scrollHeight - box.scrollTop - box.clientHeight < nearEdge,
+      atTop: view.scrollTop < nearEdge,
+      anchor: anchor ? anchor.id : "",
+      offset: anchor ? anchor.getBoundingClientRect().top : 0,
+    };
+  });
+  document.body.addEventListener("htmx:afterSwap", () => {
+    const was = kept;
+    kept = null;
+    if (!was) return;
+    if (was.box && was.atBottom) {
+      was.box.scrollTop = was.box.scrollHeight;
+      return;
+    }
+    if (!was.box && was.atTop) return;
+    const anchor = was.anchor && document.getElementById(was.anchor);
+    if (!anchor) return;
+    const shift = anchor.getBoundingClientRect().top - was.offset;
+    if (was.box) was.box.scrollTop += shift;
+    else window.scrollBy(0, shift);
+  });
 })();
