@@ -163,6 +163,16 @@ class LineIntegration(models.Model):
             outcome__in=LineLoginAttempt.PROVEN_OUTCOMES,
         ).exists()
 
+    @cached_property
+    def linked_oa_proven(self) -> bool:
+        """Since this link, LINE Login offered a candidate the add-friend option or reported a
+        friendship: the Login channel has the Official Account linked (checklist)."""
+        if not self.is_linked or self.linked_at is None:
+            return False
+        return LineLoginAttempt.objects.filter(
+            company_id=self.company_id, used_at__gte=self.linked_at, linked_oa_seen=True
+        ).exists()
+
     def clear_link(self) -> None:
         """Forget the channels, secrets, token and bot; the caller saves."""
         self.status = self.Status.UNLINKED
@@ -293,6 +303,9 @@ class LineLoginAttempt(CompanyOwned):
     outcome = models.CharField(_("結果"), max_length=24, choices=Outcome.choices, default=Outcome.PENDING)
     failure_reason = models.CharField(_("失敗の理由"), max_length=64, blank=True)
     line_user_id = models.CharField(_("LINEユーザーID"), max_length=33, blank=True)
+    # LINE showed the add-friend option (`friendship_status_changed` came back) or said the user
+    # is a friend: the Login channel has a linked Official Account (checklist).
+    linked_oa_seen = models.BooleanField(_("リンクされたLINE公式アカウントを確認"), default=False)
     # For a conflict: the candidate of this company that already holds the LINE user.
     conflicting_candidate = models.ForeignKey(
         Candidate,

@@ -119,8 +119,23 @@ def test_a_registration_ticks_the_login_channel_steps_of_the_settings_checklist(
 
     assert COMPLETE_TEXT in browser.register(invite(candidate), pair.persona_id).text
 
-    # The callback URL is registered and the channel is usable: 2 of the console steps proven.
-    assert client.get(settings_page).content.decode().count("data-checked") == 2
+    # The callback URL is registered, the channel is usable and LINE offered the add-friend
+    # option (the Official Account is linked): 3 of the console steps proven.
+    html = client.get(settings_page).content.decode()
+    assert html.count("data-checked") == 3
+    oa_step = next(item for item in html.split("<li") if "LINE公式アカウントをリンク" in item)
+    assert "data-checked" in oa_step
+
+
+def test_a_registration_without_a_linked_official_account_leaves_that_step_unticked(
+    pair, browser, line_emulator, candidate, client, recruiter
+):
+    line_emulator.set_channel(pair.login_channel_id, linked_oa=None)
+    client.force_login(recruiter)
+
+    browser.register(invite(candidate), pair.persona_id, add_friend=False)
+
+    assert client.get(reverse("line:settings")).content.decode().count("data-checked") == 2
 
 
 def test_a_follow_stored_before_the_link_decides_when_the_friendship_api_fails(

@@ -286,6 +286,8 @@ def handle_callback(
     if profile.user_id != claims.user_id:
         return _failed(attempt, "profile:user_mismatch", company=company)
     friend_state, checked_at = _friendship(tokens.access_token, params, attempt)
+    if friend_state == LineAccount.FriendState.FRIEND or "friendship_status_changed" in params:
+        LineLoginAttempt.objects.filter(pk=attempt.pk).update(linked_oa_seen=True)
     return _link(attempt, profile, friend_state=friend_state, checked_at=checked_at, now=now)
 
 
