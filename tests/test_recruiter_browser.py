@@ -120,3 +120,18 @@ def test_a_scheduled_send_page_left_open_shows_the_send_going_out(
     expect(page.locator("#send-progress")).to_contain_text("送信完了", timeout=15_000)
     expect(page.get_by_role("button", name="予約をキャンセル")).to_have_count(0)
     expect(page.get_by_text("送信済み").first).to_be_visible()
+
+
+def test_the_compose_line_note_follows_the_line_switch(recruiter_page, live_server, line_friend_candidate):
+    page = recruiter_page
+    page.goto(f"{live_server.url}{reverse('messaging:compose', args=[line_friend_candidate.pk])}")
+    friend_note = page.get_by_text("この候補者はLINE友達です。LINEにも届きます。")
+    email_only = page.get_by_text("LINEには送信しません（メールのみ）")
+    expect(page.locator("#id_send_line")).not_to_be_checked()
+    expect(friend_note).to_be_hidden()
+    expect(email_only).to_be_visible()
+
+    page.locator("#id_send_line").check()
+
+    expect(friend_note).to_be_visible()
+    expect(email_only).to_be_hidden()
