@@ -27,7 +27,6 @@ from tests.conftest import make_candidate, make_recruiter
 from tests.friend_registration_support import (
     ADD_FRIEND_TEXT,
     COMPLETE_TEXT,
-    EXPIRED_TEXT,
     FAILURE_TEXT,
     CandidateBrowser,
     fake_line_api,
@@ -301,10 +300,11 @@ def test_a_link_is_still_valid_one_second_before_it_expires(pair, browser, candi
     assert page.status_code == 200 and "LINEでログインして友達登録" in page.text
 
 
-def test_an_unknown_link_shows_the_expired_page(site, browser):
+def test_an_unknown_link_says_the_link_is_invalid_not_expired(site, browser):
     page = browser.get(f"{site}/line/friend/not-a-real-token/")
 
-    assert page.status_code == 410 and EXPIRED_TEXT in page.text
+    assert page.status_code == 404
+    assert "無効なリンクです" in page.text and "有効期限" not in page.text
 
 
 def test_the_token_never_leaves_our_origin_through_the_referrer(pair, browser, candidate):
