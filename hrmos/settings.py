@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "hrmos.no_store.NoStoreForUsersMiddleware",  # personal data is never cached (static files are)
 ]
 
 ROOT_URLCONF = "hrmos.urls"
