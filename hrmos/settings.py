@@ -96,7 +96,7 @@ WSGI_APPLICATION = "hrmos.wsgi.application"
 WSGI_WRAPPERS = ["line_integration.webhook.views.WebhookWSGI"]
 AUTH_USER_MODEL = "hrmos.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "hrmos.login_throttle.LoginThrottleBackend",  # django-axes, plus a wait per username (all addresses)
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
@@ -304,11 +304,14 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# django-axes: lock a username from one IP after 5 failures, for 15 minutes.
+# django-axes: lock a username from one IP after 5 failures, for 15 minutes; failures from all
+# addresses together slow the username down too (hrmos/login_throttle.py).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# A refused attempt checked no password: it neither counts as a guess nor extends the lock.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "hrmos.client_ip.client_ip"
 
