@@ -214,6 +214,8 @@ LINE_API_BASE = env_str("LINE_API_BASE", "https://api.line.me").rstrip("/")
 LINE_API_DATA_BASE = env_str("LINE_API_DATA_BASE", "https://api-data.line.me").rstrip("/")
 LINE_ACCESS_BASE = env_str("LINE_ACCESS_BASE", "https://access.line.me").rstrip("/")
 LINE_WEB_BASE = env_str("LINE_WEB_BASE", "https://line.me").rstrip("/")  # the OA's add-friend link
+# Pictures of the stickers candidates send (`make run`: the emulator, which draws them offline).
+LINE_STICKER_BASE = env_str("LINE_STICKER_BASE", "https://stickershop.line-scdn.net").rstrip("/")
 # (connect, read) seconds for LINE API calls; the SDK has no timeout of its own.
 LINE_HTTP_TIMEOUT = (3.05, 10.0)
 LINE_CONTENT_TIMEOUT = (3.05, 30.0)  # content downloads: the read timeout is per chunk, not per file
@@ -286,7 +288,7 @@ if env_bool("TRUST_X_FORWARDED_PROTO", False):
 # throttling keys on the client's address, not the proxy's (see hrmos/client_ip.py).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
-_line_hosts = sorted({LINE_ACCESS_BASE, LINE_API_BASE})
+_line_hosts = sorted({LINE_ACCESS_BASE, LINE_API_BASE, LINE_STICKER_BASE})
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
