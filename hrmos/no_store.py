@@ -6,8 +6,9 @@ here, for every authenticated response, means a new view cannot forget it. Stati
 get here (WhiteNoise answers them earlier) and stay cacheable; pages for visitors without a
 session (login, candidates' public pages) decide for themselves.
 
-A view that sets its own `private` or `no-store` policy keeps it (for instance a poll answered
-with a conditional `304`, which needs `private, no-cache`).
+A view may still choose `private, no-cache` (the browser keeps a copy but asks every time: a poll
+answered with a conditional `304` needs it); any other policy, such as `max-age` on a
+candidate's photo, becomes no-store.
 """
 
 from collections.abc import Callable
@@ -29,5 +30,5 @@ class NoStoreForUsersMiddleware:
 
 
 def _keeps_own_policy(response: HttpResponseBase) -> bool:
-    policy = response.get("Cache-Control", "").lower()
-    return "private" in policy or "no-store" in policy
+    policy = {part.strip().split("=")[0] for part in response.get("Cache-Control", "").lower().split(",")}
+    return "no-store" in policy or {"private", "no-cache"} <= policy
