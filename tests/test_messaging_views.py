@@ -285,6 +285,16 @@ def test_the_send_history_says_scheduled_and_cancelled_not_a_count(recruiter_cli
     assert "キャンセル <span data-total>1</span> 件（送信しません）" in detail
 
 
+def test_the_send_history_shows_no_green_zero_before_anything_went_out(recruiter_client, company, recruiter, candidate):
+    waiting = compose.create_send(
+        Draft(kind=Kind.BULK, subject="今すぐ", body="本文"), company=company, user=recruiter, candidates=[candidate.pk]
+    )
+
+    cell = result_cell(recruiter_client.get(reverse("messaging:send_list")).content.decode(), waiting)
+
+    assert "bi-check2" not in cell and "—" in cell
+
+
 def test_another_companys_sends_and_messages_are_404(client, other_company_recruiter, company, recruiter, candidate):
     send = compose.create_send(
         Draft(kind=Kind.BULK, subject="社外秘", body="本文", scheduled_at=timezone.now() + timedelta(days=1)),
