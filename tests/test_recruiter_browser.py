@@ -80,9 +80,7 @@ def test_a_sticker_is_drawn_by_the_sticker_base_the_settings_name(
 
     page.goto(f"{live_server.url}{reverse('messaging:line_chat', args=[candidate.pk])}")
     image = page.locator("[data-line-sticker] img")
-    expect(image).to_have_attribute(
-        "src", f"{line_emulator.base_url}/stickershop/v1/sticker/1988/android/sticker.png"
-    )
+    expect(image).to_have_attribute("src", f"{line_emulator.base_url}/stickershop/v1/sticker/1988/android/sticker.png")
     expect(image).to_have_js_property("complete", True)
     assert image.evaluate("img => img.naturalWidth") == 120
     expect(page.locator("[data-sticker-fallback]")).to_have_count(0)
