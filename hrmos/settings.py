@@ -66,7 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
-    "axes",
+    "hrmos.axes_config.LoginThrottleConfig",  # django-axes, labelled in Japanese
 ]
 
 MIDDLEWARE = [

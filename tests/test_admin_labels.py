@@ -1,5 +1,6 @@
 """The operators' admin speaks Japanese: every model, field, column and filter of the app's own
-models has a Japanese label (only Django's automatic 「ID」 stays as it is)."""
+models, and of django-axes (login throttling), has a Japanese label (only Django's automatic
+「ID」 stays as it is)."""
 
 import re
 
@@ -8,7 +9,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path, label_for_field
 from django.db import models
 
-APPS = ["hrmos", "candidates", "line_integration", "messaging", "customforms"]
+APPS = ["hrmos", "candidates", "line_integration", "messaging", "customforms", "axes"]
 ENGLISH = re.compile(r"[\x00-\x7f]*")  # nothing but ASCII: an English (or untranslated) label
 ALLOWED = {"ID"}
 
@@ -63,3 +64,8 @@ def test_every_admin_column_and_filter_has_a_japanese_label():
         if english(label)
     }
     assert found == {}
+
+
+def test_every_admin_section_has_a_japanese_heading():
+    headings = {str(apps.get_app_config(model._meta.app_label).verbose_name) for model in admin.site._registry}
+    assert {heading for heading in headings if english(heading)} == set()
