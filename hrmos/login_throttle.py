@@ -11,8 +11,8 @@
 The trade-off: someone who knows a username can keep its owner waiting, by spending one wrong
 password each time the wait ends. They cannot lock the owner out for longer than the cool-off
 after they stop, and an operator clears it at once by deleting the username's access attempts
-in the admin. In exchange a distributed guesser gets a handful of tries per cool-off period
-instead of five per address.
+in the admin. In exchange a distributed guesser gets about ten tries per cool-off period
+(some 620 a day at most, however many addresses) instead of five per address.
 """
 
 from __future__ import annotations
