@@ -7,6 +7,9 @@ from django.db import connections
 from django.urls import reverse
 
 from candidates.models import Agent
+from messaging.models import Kind
+from messaging.sending import compose
+from messaging.sending.compose import Draft
 from tests.conftest import PASSWORD, make_candidate
 from tests.emulator.test_login import authorize_url
 
@@ -29,9 +32,15 @@ def page_width(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth")
 
 
-def test_the_candidate_list_headers_stay_on_one_line(phone, live_server, company, recruiter):
+def test_recruiter_lists_keep_headers_on_one_line_and_columns_readable(phone, live_server, company, recruiter):
     agent = Agent.objects.create(company=company, agency_name="株式会社キャリアエージェント・パートナーズ")
-    make_candidate(company, agent=agent)
+    candidate = make_candidate(company, agent=agent)
+    compose.create_send(
+        Draft(kind=Kind.BULK, subject="一次面接のご案内と当日の持ち物について", body="本文"),
+        company=company,
+        user=recruiter,
+        candidates=[candidate.pk],
+    )
     phone.goto(f"{live_server.url}{reverse('login')}")
     phone.get_by_label("ユーザー名").fill(recruiter.username)
     phone.get_by_label("パスワード").fill(PASSWORD)
@@ -46,6 +55,14 @@ def test_the_candidate_list_headers_stay_on_one_line(phone, live_server, company
     )
     assert max(heights) < 2 * line + 20  # one line plus the cell's padding
     assert page_width(phone) == 390  # the table scrolls inside its card, the page does not
+
+    # Every recruiter list: no column squeezed to a character or two.
+    for view in ("candidates:list", "messaging:send_list"):
+        phone.goto(f"{live_server.url}{reverse(view)}")
+        widths = phone.locator("tbody td:not(:has(> input[type=checkbox]))").evaluate_all(
+            "cells => cells.map(td => td.getBoundingClientRect().width)"
+        )
+        assert widths and min(widths) >= 90, view
 
 
 def test_the_emulator_phone_and_chat_fit_a_phone(phone, line_emulator):
