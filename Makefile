@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-# Development wiring: the app talks to the local LINE emulator unless told otherwise.
+# Development wiring: the app talks to the local LINE emulator unless told otherwise (stickers too).
 EMULATOR_PORT ?= 8765
 run: export LINE_API_BASE ?= http://127.0.0.1:$(EMULATOR_PORT)
 run: export LINE_API_DATA_BASE ?= http://127.0.0.1:$(EMULATOR_PORT)
 run: export LINE_ACCESS_BASE ?= http://127.0.0.1:$(EMULATOR_PORT)
 run: export LINE_WEB_BASE ?= http://127.0.0.1:$(EMULATOR_PORT)
+run: export LINE_STICKER_BASE ?= http://127.0.0.1:$(EMULATOR_PORT)
 run: export EMULATOR_PORT := $(EMULATOR_PORT)
 
 .PHONY: run test bootstrap lint fmt clean

@@ -74,7 +74,7 @@ class Agent(CompanyOwned):
     agency_name = models.CharField(_("エージェント会社名"), max_length=200)
     contact_name = models.CharField(_("担当者名"), max_length=100, blank=True)
     contact_email = models.EmailField(_("担当者メールアドレス"), blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
 
     class Meta:
         ordering = ["agency_name", "contact_name"]
@@ -112,7 +112,7 @@ class Candidate(CompanyOwned):
     # Denormalised for the one-box search (see candidates/search.py): one trigram GIN index on
     # PostgreSQL serves name, kana, email and university. Kept current by prepare_for_save(),
     # which bulk_create callers must call themselves.
-    search_text = models.TextField(editable=False, blank=True, default="")
+    search_text = models.TextField(_("検索用テキスト"), editable=False, blank=True, default="")
 
     class Meta:
         verbose_name = _("候補者")
@@ -178,14 +178,20 @@ class ImportBatch(CompanyOwned):
     session row is read on every request. Deleted on import; stale ones are purged on upload.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("取り込んだ採用担当者"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
     filename = models.CharField(_("ファイル名"), max_length=255)
     encoding = models.CharField(_("文字コード"), max_length=20)
-    headers = models.JSONField(default=list)
-    rows = models.JSONField(default=list)  # list[list[str]], the data rows without the header
-    mapping = models.JSONField(default=list)  # one target field key per column; "" = not imported
-    created_at = models.DateTimeField(auto_now_add=True)
+    headers = models.JSONField(_("見出し行"), default=list)
+    rows = models.JSONField(_("行データ"), default=list)  # list[list[str]], the data rows without the header
+    mapping = models.JSONField(_("列の対応"), default=list)  # one target field key per column; "" = not imported
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("CSVインポート")

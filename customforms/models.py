@@ -39,7 +39,13 @@ class Form(CompanyOwned):
     is_published = models.BooleanField(_("公開"), default=False)
     # A form with answers is archived instead of deleted: its answers stay on the candidates.
     archived_at = models.DateTimeField(_("アーカイブ日時"), null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("作成した採用担当者"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
 
@@ -95,7 +101,9 @@ class FormField(CompanyOwned):
         Kind.FILE: "paperclip",
     }
 
-    form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="fields", db_index=False)
+    form = models.ForeignKey(
+        Form, verbose_name=_("フォーム"), on_delete=models.CASCADE, related_name="fields", db_index=False
+    )
     kind = models.CharField(_("種類"), max_length=20, choices=Kind.choices)
     label = models.CharField(_("項目名"), max_length=200)
     help_text = models.CharField(_("説明"), max_length=500, blank=True)
@@ -133,9 +141,13 @@ class FormLink(CompanyOwned):
     valid while the form accepts answers (published, before its deadline, not archived), so
     moving the deadline moves every link's expiry with it."""
 
-    form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="links", db_index=False)
-    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="form_links")
-    token_hash = models.CharField(max_length=64, unique=True)
+    form = models.ForeignKey(
+        Form, verbose_name=_("フォーム"), on_delete=models.CASCADE, related_name="links", db_index=False
+    )
+    candidate = models.ForeignKey(
+        Candidate, verbose_name=_("候補者"), on_delete=models.CASCADE, related_name="form_links"
+    )
+    token_hash = models.CharField(_("トークンのハッシュ"), max_length=64, unique=True)
     created_at = models.DateTimeField(_("発行日時"))
 
     class Meta:
@@ -151,8 +163,12 @@ class FormResponse(CompanyOwned):
     """One candidate's answers to one form (at most one per candidate and form)."""
 
     # Both looked up through the composite indexes below (form first / candidate first).
-    form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="responses", db_index=False)
-    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="form_responses", db_index=False)
+    form = models.ForeignKey(
+        Form, verbose_name=_("フォーム"), on_delete=models.CASCADE, related_name="responses", db_index=False
+    )
+    candidate = models.ForeignKey(
+        Candidate, verbose_name=_("候補者"), on_delete=models.CASCADE, related_name="form_responses", db_index=False
+    )
     submitted_at = models.DateTimeField(_("回答日時"))
     updated_at = models.DateTimeField(_("最終更新日時"))
     edit_count = models.PositiveIntegerField(_("修正回数"), default=0)
@@ -183,16 +199,18 @@ class FormAnswer(CompanyOwned):
     """One field's answer. `label` and `kind` are the field's as the candidate saw them."""
 
     # Looked up through the (response, field) unique index.
-    response = models.ForeignKey(FormResponse, on_delete=models.CASCADE, related_name="answers", db_index=False)
+    response = models.ForeignKey(
+        FormResponse, verbose_name=_("回答"), on_delete=models.CASCADE, related_name="answers", db_index=False
+    )
     # PROTECT: a field is hard-deleted only while it has no answer (see actions.remove_field).
-    field = models.ForeignKey(FormField, on_delete=models.PROTECT, related_name="answers")
+    field = models.ForeignKey(FormField, verbose_name=_("項目"), on_delete=models.PROTECT, related_name="answers")
     label = models.CharField(_("項目名"), max_length=200)
     kind = models.CharField(_("種類"), max_length=20, choices=FormField.Kind.choices)
     # str for every kind but multiple choice (list[str]); "" when left blank; the file's name for files.
     value = models.JSONField(_("回答"), default=str, blank=True)
-    file = models.FileField(upload_to=answer_file_path, max_length=300, blank=True)
-    file_size = models.PositiveBigIntegerField(null=True, blank=True)
-    file_content_type = models.CharField(max_length=100, blank=True)
+    file = models.FileField(_("ファイル"), upload_to=answer_file_path, max_length=300, blank=True)
+    file_size = models.PositiveBigIntegerField(_("ファイルサイズ（バイト）"), null=True, blank=True)
+    file_content_type = models.CharField(_("ファイルの種類"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("フォーム回答項目")

@@ -1,3 +1,5 @@
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
@@ -24,3 +26,15 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_display = ("created_at", "company", "actor", "action", "summary")
     list_filter = ("action",)
     readonly_fields = ("company", "actor", "action", "summary", "data", "created_at")
+
+
+# django-axes' own admin (imported above, so it is registered already), with its one unlabelled
+# column named in Japanese like the rest (its other labels: hrmos/locale/ja).
+class LoginFailureAdmin(AccessAttemptAdmin):
+    @admin.display(description="状態")
+    def status(self, attempt: AccessAttempt) -> str:
+        return str(super().status(attempt))
+
+
+admin.site.unregister(AccessAttempt)
+admin.site.register(AccessAttempt, LoginFailureAdmin)

@@ -21,7 +21,7 @@ class Company(models.Model):
 
     name = models.CharField(_("企業名"), max_length=200)
     public_id = models.CharField(_("企業ID"), max_length=32, unique=True, default=new_public_id, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("企業")
@@ -52,14 +52,18 @@ class User(AbstractUser):
 class AuditEvent(models.Model):
     """Who did what, when: links, unlinks, sends, cancellations. Never holds a secret's value."""
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="audit_events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
-    action = models.CharField(max_length=64)
-    summary = models.CharField(max_length=300, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    company = models.ForeignKey(Company, verbose_name=_("企業"), on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("操作した人"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    action = models.CharField(_("操作"), max_length=64)
+    summary = models.CharField(_("概要"), max_length=300, blank=True)
+    data = models.JSONField(_("詳細データ"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("日時"), auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("操作履歴")
+        verbose_name_plural = _("操作履歴")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["company", "action", "-created_at"])]
 

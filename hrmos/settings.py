@@ -67,7 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
-    "axes",
+    "hrmos.axes_config.LoginThrottleConfig",  # django-axes, labelled in Japanese
 ]
 
 MIDDLEWARE = [
@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "hrmos.no_store.NoStoreForUsersMiddleware",  # personal data is never cached (static files are)
 ]
 
 ROOT_URLCONF = "hrmos.urls"
@@ -96,7 +97,7 @@ WSGI_APPLICATION = "hrmos.wsgi.application"
 WSGI_WRAPPERS = ["line_integration.webhook.views.WebhookWSGI"]
 AUTH_USER_MODEL = "hrmos.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "hrmos.login_throttle.LoginThrottleBackend",  # django-axes, plus a wait per username (all addresses)
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
@@ -214,6 +215,8 @@ LINE_API_BASE = env_str("LINE_API_BASE", "https://api.line.me").rstrip("/")
 LINE_API_DATA_BASE = env_str("LINE_API_DATA_BASE", "https://api-data.line.me").rstrip("/")
 LINE_ACCESS_BASE = env_str("LINE_ACCESS_BASE", "https://access.line.me").rstrip("/")
 LINE_WEB_BASE = env_str("LINE_WEB_BASE", "https://line.me").rstrip("/")  # the OA's add-friend link
+# Pictures of the stickers candidates send (`make run`: the emulator, which draws them offline).
+LINE_STICKER_BASE = env_str("LINE_STICKER_BASE", "https://stickershop.line-scdn.net").rstrip("/")
 # (connect, read) seconds for LINE API calls; the SDK has no timeout of its own.
 LINE_HTTP_TIMEOUT = (3.05, 10.0)
 LINE_CONTENT_TIMEOUT = (3.05, 30.0)  # content downloads: the read timeout is per chunk, not per file
@@ -303,7 +306,7 @@ if env_bool("TRUST_X_FORWARDED_PROTO", False):
 # throttling keys on the client's address, not the proxy's (see hrmos/client_ip.py).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
-_line_hosts = sorted({LINE_ACCESS_BASE, LINE_API_BASE})
+_line_hosts = sorted({LINE_ACCESS_BASE, LINE_API_BASE, LINE_STICKER_BASE})
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -321,11 +324,14 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# django-axes: lock a username from one IP after 5 failures, for 15 minutes.
+# django-axes: lock a username from one IP after 5 failures, for 15 minutes; failures from all
+# addresses together slow the username down too (hrmos/login_throttle.py).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# A refused attempt checked no password: it neither counts as a guess nor extends the lock.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "hrmos.client_ip.client_ip"
 

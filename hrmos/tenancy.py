@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext_lazy as _
 
 from hrmos.http import AppRequest
 from hrmos.models import Company
@@ -27,7 +28,9 @@ class CompanyQuerySet(models.QuerySet):
 
 
 class CompanyOwned(models.Model):
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", editable=False)
+    company = models.ForeignKey(
+        Company, verbose_name=_("企業"), on_delete=models.CASCADE, related_name="+", editable=False
+    )
 
     objects = CompanyQuerySet.as_manager()
 

@@ -1,4 +1,5 @@
-"""Every path of api.line.me, api-data.line.me, access.line.me and line.me the app uses, plus /_emu/ and the UI."""
+"""Every path of api.line.me, api-data.line.me, access.line.me, line.me and the sticker CDN the app uses, plus
+/_emu/ and the UI."""
 
 from django.urls import path
 
@@ -11,6 +12,7 @@ from line_emulator import (
     login_pages,
     messaging_api,
     phone,
+    stickers,
     web_pages,
 )
 
@@ -53,6 +55,8 @@ line_hosts = [
     # line.me: the Official Account's add-friend link (`@` percent-encoded or raw).
     path("R/ti/p/<str:basic_id>", web_pages.add_friend, name="web_add_friend"),
     path("R/ti/p/<str:basic_id>/done", web_pages.added, name="web_add_friend_done"),
+    # stickershop.line-scdn.net: the pictures of stickers.
+    path("stickershop/v1/sticker/<str:sticker_id>/android/sticker.png", stickers.sticker_image),
 ]
 
 users = "_emu/channels/<str:channel_id>/users/<str:persona_id>"

@@ -88,16 +88,16 @@ class LineIntegration(models.Model):
 
     # The stateless channel access token shared by every process (see tokens.py).
     access_token = EncryptedTextField(_("チャネルアクセストークン"))
-    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    access_token_expires_at = models.DateTimeField(_("アクセストークンの有効期限"), null=True, blank=True)
 
     webhook_endpoint = models.URLField(_("設定したWebhook URL"), max_length=500, blank=True)
     webhook_active = models.BooleanField(_("Webhookの利用"), null=True, blank=True)
-    webhook_set_at = models.DateTimeField(null=True, blank=True)
-    webhook_test_success = models.BooleanField(null=True, blank=True)
-    webhook_test_status_code = models.IntegerField(null=True, blank=True)
-    webhook_test_reason = models.CharField(max_length=32, blank=True)
-    webhook_test_detail = models.CharField(max_length=500, blank=True)
-    webhook_tested_at = models.DateTimeField(null=True, blank=True)
+    webhook_set_at = models.DateTimeField(_("Webhook URLの設定日時"), null=True, blank=True)
+    webhook_test_success = models.BooleanField(_("Webhook検証の成否"), null=True, blank=True)
+    webhook_test_status_code = models.IntegerField(_("Webhook検証のHTTPステータス"), null=True, blank=True)
+    webhook_test_reason = models.CharField(_("Webhook検証の結果の理由"), max_length=32, blank=True)
+    webhook_test_detail = models.CharField(_("Webhook検証の詳細"), max_length=500, blank=True)
+    webhook_tested_at = models.DateTimeField(_("Webhook検証日時"), null=True, blank=True)
 
     linked_at = models.DateTimeField(_("連携日時"), null=True, blank=True)
     linked_by = models.ForeignKey(
@@ -108,7 +108,7 @@ class LineIntegration(models.Model):
         blank=True,
         related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
 
     objects = LineIntegrationQuerySet.as_manager()
@@ -161,6 +161,16 @@ class LineIntegration(models.Model):
             company_id=self.company_id,
             used_at__gte=self.linked_at,
             outcome__in=LineLoginAttempt.PROVEN_OUTCOMES,
+        ).exists()
+
+    @cached_property
+    def linked_oa_proven(self) -> bool:
+        """Since this link, LINE Login offered a candidate the add-friend option or reported a
+        friendship: the Login channel has the Official Account linked (checklist)."""
+        if not self.is_linked or self.linked_at is None:
+            return False
+        return LineLoginAttempt.objects.filter(
+            company_id=self.company_id, used_at__gte=self.linked_at, linked_oa_seen=True
         ).exists()
 
     def clear_link(self) -> None:
@@ -236,7 +246,7 @@ class FriendInvitation(CompanyOwned):
     candidate = models.ForeignKey(
         Candidate, verbose_name=_("候補者"), on_delete=models.CASCADE, related_name="friend_invitations"
     )
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hash = models.CharField(_("トークンのハッシュ"), max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("発行日時"))
     expires_at = models.DateTimeField(_("有効期限"))
     used_at = models.DateTimeField(_("使用日時"), null=True, blank=True)
@@ -278,12 +288,12 @@ class LineLoginAttempt(CompanyOwned):
     # Outcomes reached only after LINE Login answered our callback with a verified ID token.
     PROVEN_OUTCOMES = (Outcome.LINKED, Outcome.ALREADY_REGISTERED, Outcome.CONFLICT)
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("公開ID"), default=uuid.uuid4, unique=True, editable=False)
     invitation = models.ForeignKey(
         FriendInvitation, verbose_name=_("LINE友達登録URL"), on_delete=models.CASCADE, related_name="login_attempts"
     )
-    state_hash = models.CharField(max_length=64, unique=True, editable=False)
-    nonce = models.CharField(max_length=64, editable=False)
+    state_hash = models.CharField(_("stateのハッシュ"), max_length=64, unique=True, editable=False)
+    nonce = models.CharField(_("ノンス（nonce）"), max_length=64, editable=False)
     code_verifier = EncryptedTextField(_("PKCEコード検証子"))
     created_at = models.DateTimeField(_("開始日時"))
     expires_at = models.DateTimeField(_("有効期限"))
@@ -293,6 +303,9 @@ class LineLoginAttempt(CompanyOwned):
     outcome = models.CharField(_("結果"), max_length=24, choices=Outcome.choices, default=Outcome.PENDING)
     failure_reason = models.CharField(_("失敗の理由"), max_length=64, blank=True)
     line_user_id = models.CharField(_("LINEユーザーID"), max_length=33, blank=True)
+    # LINE showed the add-friend option (`friendship_status_changed` came back) or said the user
+    # is a friend: the Login channel has a linked Official Account (checklist).
+    linked_oa_seen = models.BooleanField(_("リンクされたLINE公式アカウントを確認"), default=False)
     # For a conflict: the candidate of this company that already holds the LINE user.
     conflicting_candidate = models.ForeignKey(
         Candidate,
@@ -336,7 +349,9 @@ class LineWebhookEvent(CompanyOwned):
 
     # No index of its own: both indexes below and the unique constraint start with company, and
     # every index here costs each webhook INSERT.
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", editable=False, db_index=False)
+    company = models.ForeignKey(
+        Company, verbose_name=_("企業"), on_delete=models.CASCADE, related_name="+", editable=False, db_index=False
+    )
     webhook_event_id = models.CharField(_("Webhookイベント ID"), max_length=64)
     event_type = models.CharField(_("イベントの種類"), max_length=40)
     source_type = models.CharField(_("送信元の種類"), max_length=8, blank=True)  # user / group / room
@@ -354,7 +369,7 @@ class LineWebhookEvent(CompanyOwned):
     detail = models.TextField(_("詳細・エラー"), blank=True)
     attempts = models.PositiveSmallIntegerField(_("処理回数"), default=0)
     next_attempt_at = models.DateTimeField(_("次の処理予定"), null=True, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)  # a worker's lease while processing
+    claimed_until = models.DateTimeField(_("処理中の期限"), null=True, blank=True)  # a worker's lease while processing
 
     class Meta:
         verbose_name = _("LINE Webhookイベント")

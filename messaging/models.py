@@ -104,7 +104,7 @@ class Send(CompanyOwned):
     include_friend_invitation = models.BooleanField(_("LINE友達登録URL"), default=False)
     scheduled_at = models.DateTimeField(_("送信予約日時"), null=True, blank=True)
     status = models.CharField(_("状態"), max_length=16, choices=Status.choices, default=Status.QUEUED)
-    version = models.PositiveIntegerField(default=1)  # optimistic lock for edits of scheduled sends
+    version = models.PositiveIntegerField(_("版数"), default=1)  # optimistic lock for edits of scheduled sends
     in_reply_to = models.ForeignKey(
         "Message", verbose_name=_("返信元"), on_delete=models.SET_NULL, null=True, blank=True, related_name="replies"
     )
@@ -113,9 +113,9 @@ class Send(CompanyOwned):
     context = models.JSONField(_("送信の対象"), default=dict, blank=True)
     # The compose form's own id (a hidden UUID): a second POST of the same form finds this send
     # instead of creating another. Null for sends made by code.
-    client_token = models.UUIDField(null=True, blank=True, editable=False)
+    client_token = models.UUIDField(_("二重送信防止トークン"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
     started_at = models.DateTimeField(_("送信開始日時"), null=True, blank=True)
     completed_at = models.DateTimeField(_("送信完了日時"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("キャンセル日時"), null=True, blank=True)
@@ -156,11 +156,11 @@ def send_attachment_path(instance: "SendAttachment", filename: str) -> str:
 class SendAttachment(CompanyOwned):
     """A file attached to a send's email (never to LINE). Private: served by a scoped view."""
 
-    send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(upload_to=send_attachment_path, max_length=300)
+    send = models.ForeignKey(Send, verbose_name=_("送信"), on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(_("ファイル"), upload_to=send_attachment_path, max_length=300)
     name = models.CharField(_("ファイル名"), max_length=255)
-    size = models.PositiveBigIntegerField(default=0)
-    content_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveBigIntegerField(_("サイズ（バイト）"), default=0)
+    content_type = models.CharField(_("ファイルの種類"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("添付ファイル")
@@ -195,8 +195,12 @@ class Message(CompanyOwned):
 
     # Looked up by candidate (the (candidate, occurred_at) index) or by the partial indexes below;
     # FK indexes of their own on company and candidate would only slow a big send's inserts.
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", editable=False, db_index=False)
-    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="messages", db_index=False)
+    company = models.ForeignKey(
+        Company, verbose_name=_("企業"), on_delete=models.CASCADE, related_name="+", editable=False, db_index=False
+    )
+    candidate = models.ForeignKey(
+        Candidate, verbose_name=_("候補者"), on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     # For outgoing items: the channels the send chose ("email", "line" or both); the per-channel
     # truth is in the deliveries. For incoming items: the one channel it arrived on.
     channel = models.CharField(_("チャネル"), max_length=8, choices=Channel.choices)
@@ -207,22 +211,24 @@ class Message(CompanyOwned):
     subject = models.CharField(_("件名"), max_length=300, blank=True)
     body = models.TextField(_("本文"), blank=True)
     occurred_at = models.DateTimeField(_("日時"), db_index=True)
-    send = models.ForeignKey(Send, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
-    created_at = models.DateTimeField(auto_now_add=True)
+    send = models.ForeignKey(
+        Send, verbose_name=_("送信"), on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+    )
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
 
     # Incoming details (filled by the receiving side).
     sender_name = models.CharField(_("差出人"), max_length=200, blank=True)  # LINE display name or From name
     from_address = models.CharField(_("差出人アドレス"), max_length=254, blank=True)
-    email_message_id = models.CharField(_("Message-ID"), max_length=300, blank=True)
+    email_message_id = models.CharField(_("メールのMessage-ID"), max_length=300, blank=True)
     line_message_id = models.CharField(_("LINEメッセージID"), max_length=64, null=True, blank=True)
     content_type = models.CharField(
         _("内容の種類"), max_length=16, choices=ContentType.choices, default=ContentType.TEXT
     )
-    sticker_package_id = models.CharField(max_length=32, blank=True)
-    sticker_id = models.CharField(max_length=32, blank=True)
+    sticker_package_id = models.CharField(_("スタンプのパッケージID"), max_length=32, blank=True)
+    sticker_id = models.CharField(_("スタンプID"), max_length=32, blank=True)
     file_name = models.CharField(_("ファイル名"), max_length=255, blank=True)
-    file_size = models.PositiveBigIntegerField(null=True, blank=True)
-    extra = models.JSONField(default=dict, blank=True)  # e.g. location title/address/lat/lng, duration
+    file_size = models.PositiveBigIntegerField(_("ファイルサイズ（バイト）"), null=True, blank=True)
+    extra = models.JSONField(_("追加情報"), default=dict, blank=True)  # e.g. location title/address/lat/lng, duration
     unsent_at = models.DateTimeField(_("送信取消日時"), null=True, blank=True)
     read_at = models.DateTimeField(_("既読日時"), null=True, blank=True)
     handled_at = models.DateTimeField(_("対応済み日時"), null=True, blank=True)
@@ -268,12 +274,14 @@ def message_attachment_path(instance: "MessageAttachment", filename: str) -> str
 class MessageAttachment(CompanyOwned):
     """A file that came with an incoming message: an email attachment or LINE content."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(upload_to=message_attachment_path, max_length=300, blank=True)
+    message = models.ForeignKey(
+        Message, verbose_name=_("メッセージ"), on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField(_("ファイル"), upload_to=message_attachment_path, max_length=300, blank=True)
     name = models.CharField(_("ファイル名"), max_length=255)
-    size = models.PositiveBigIntegerField(default=0)
-    content_type = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    size = models.PositiveBigIntegerField(_("サイズ（バイト）"), default=0)
+    content_type = models.CharField(_("ファイルの種類"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("受信日時"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("受信添付ファイル")
@@ -300,14 +308,25 @@ class Delivery(CompanyOwned):
 
     # Rows are looked up by send (composite indexes below) or by id; the company and send FK
     # indexes of their own would only slow the 20,000-row inserts of a big send.
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", editable=False, db_index=False)
-    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    company = models.ForeignKey(
+        Company, verbose_name=_("企業"), on_delete=models.CASCADE, related_name="+", editable=False, db_index=False
+    )
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid7, editable=False)
+    send = models.ForeignKey(
+        Send, verbose_name=_("送信"), on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     # SET_NULL on both so that a candidate deleted before a scheduled send leaves a visible,
     # skipped delivery with its snapshot below, never a silent drop.
-    message = models.ForeignKey(Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries")
+    message = models.ForeignKey(
+        Message,
+        verbose_name=_("メッセージ"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
     candidate = models.ForeignKey(
-        Candidate, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
+        Candidate, verbose_name=_("候補者"), on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
     )
     channel = models.CharField(_("チャネル"), max_length=8, choices=Channel.choices)
     recipient_kind = models.CharField(
@@ -315,7 +334,7 @@ class Delivery(CompanyOwned):
     )
     # Position of the recipient in the send: the deliveries of one recipient share it, so the
     # send page can list recipients (not rows) even after a candidate was deleted.
-    recipient_index = models.PositiveIntegerField(default=0)
+    recipient_index = models.PositiveIntegerField(_("宛先の番号"), default=0)
     recipient_name = models.CharField(_("宛先名"), max_length=200, blank=True)
     address = models.CharField(_("宛先アドレス"), max_length=254, blank=True)  # email or LINE userId
     status = models.CharField(_("状態"), max_length=16, choices=Status.choices, default=Status.QUEUED)
@@ -324,21 +343,21 @@ class Delivery(CompanyOwned):
     # LINE rate-limit 429s met so far: they are retried outside `attempts` (their own cap, see
     # pipeline.throttled), since being throttled says nothing about the message.
     throttled = models.PositiveSmallIntegerField(_("レート制限による再試行"), default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)  # set while `sending`
-    sending_since = models.DateTimeField(null=True, blank=True)
-    line_request_id = models.CharField(max_length=64, blank=True)
-    line_accepted_request_id = models.CharField(max_length=64, blank=True)
-    line_message_ids = models.JSONField(default=list, blank=True)
+    next_attempt_at = models.DateTimeField(_("次の試行日時"), null=True, blank=True)
+    lease_expires_at = models.DateTimeField(_("処理中の期限"), null=True, blank=True)  # set while `sending`
+    sending_since = models.DateTimeField(_("送信開始日時"), null=True, blank=True)
+    line_request_id = models.CharField(_("LINEリクエストID"), max_length=64, blank=True)
+    line_accepted_request_id = models.CharField(_("LINE受付済みリクエストID"), max_length=64, blank=True)
+    line_message_ids = models.JSONField(_("LINEメッセージID"), default=list, blank=True)
     # Rendered once, at the first attempt, and stored before that attempt's push or email, so
     # every retry (even after a crash mid-send) sends identical content (LINE requires an
     # identical body under one retry key).
-    rendered_subject = models.CharField(max_length=300, blank=True)
-    rendered_body = models.TextField(blank=True)
-    line_texts = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    rendered_subject = models.CharField(_("差し込み後の件名"), max_length=300, blank=True)
+    rendered_body = models.TextField(_("差し込み後の本文"), blank=True)
+    line_texts = models.JSONField(_("LINEで送る本文"), null=True, blank=True)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+    sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("配信")
@@ -502,9 +521,9 @@ class RateBucket(models.Model):
     """The token bucket's fallback store when Redis is not configured (development): one row
     per key, updated under a row lock, so it still holds across worker processes."""
 
-    key = models.CharField(max_length=100, primary_key=True)
-    tokens = models.FloatField(default=0)
-    updated = models.FloatField(default=0)  # time.time() of the last refill
+    key = models.CharField(_("キー"), max_length=100, primary_key=True)
+    tokens = models.FloatField(_("残りトークン"), default=0)
+    updated = models.FloatField(_("更新時刻"), default=0)  # time.time() of the last refill
 
     class Meta:
         verbose_name = _("送信レート制御")

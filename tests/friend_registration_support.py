@@ -31,7 +31,6 @@ from tests.line_emulator_fixtures import EmulatorClient, LinkedPair
 FAILURE_TEXT = "LINE友達登録を完了できませんでした。再度お試しください。"
 COMPLETE_TEXT = "LINE友達登録が完了しました"
 ADD_FRIEND_TEXT = "友だち追加する"
-EXPIRED_TEXT = "URLをお申し込みください"  # 「このURLの有効期限が切れています…新しいURLをお申し込みください」
 
 _FORM_RE = re.compile(r"<form\b[^>]*\bmethod=\"post\"[^>]*>(.*?)</form>", re.S | re.I)
 _ACTION_RE = re.compile(r"<form\b[^>]*\baction=\"([^\"]*)\"", re.I)

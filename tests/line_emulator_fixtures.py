@@ -378,5 +378,6 @@ def line_emulator(line_emulator_server: str, settings: Any) -> Iterator[Emulator
     settings.LINE_API_DATA_BASE = line_emulator_server
     settings.LINE_ACCESS_BASE = line_emulator_server
     settings.LINE_WEB_BASE = line_emulator_server
+    settings.LINE_STICKER_BASE = line_emulator_server
     yield client
     client.close()

@@ -27,7 +27,6 @@ from tests.conftest import make_candidate, make_recruiter
 from tests.friend_registration_support import (
     ADD_FRIEND_TEXT,
     COMPLETE_TEXT,
-    EXPIRED_TEXT,
     FAILURE_TEXT,
     CandidateBrowser,
     fake_line_api,
@@ -119,8 +118,23 @@ def test_a_registration_ticks_the_login_channel_steps_of_the_settings_checklist(
 
     assert COMPLETE_TEXT in browser.register(invite(candidate), pair.persona_id).text
 
-    # The callback URL is registered and the channel is usable: 2 of the console steps proven.
-    assert client.get(settings_page).content.decode().count("data-checked") == 2
+    # The callback URL is registered, the channel is usable and LINE offered the add-friend
+    # option (the Official Account is linked): 3 of the console steps proven.
+    html = client.get(settings_page).content.decode()
+    assert html.count("data-checked") == 3
+    oa_step = next(item for item in html.split("<li") if "LINE公式アカウントをリンク" in item)
+    assert "data-checked" in oa_step
+
+
+def test_a_registration_without_a_linked_official_account_leaves_that_step_unticked(
+    pair, browser, line_emulator, candidate, client, recruiter
+):
+    line_emulator.set_channel(pair.login_channel_id, linked_oa=None)
+    client.force_login(recruiter)
+
+    browser.register(invite(candidate), pair.persona_id, add_friend=False)
+
+    assert client.get(reverse("line:settings")).content.decode().count("data-checked") == 2
 
 
 def test_a_follow_stored_before_the_link_decides_when_the_friendship_api_fails(
@@ -286,10 +300,11 @@ def test_a_link_is_still_valid_one_second_before_it_expires(pair, browser, candi
     assert page.status_code == 200 and "LINEでログインして友達登録" in page.text
 
 
-def test_an_unknown_link_shows_the_expired_page(site, browser):
+def test_an_unknown_link_says_the_link_is_invalid_not_expired(site, browser):
     page = browser.get(f"{site}/line/friend/not-a-real-token/")
 
-    assert page.status_code == 410 and EXPIRED_TEXT in page.text
+    assert page.status_code == 404
+    assert "無効なリンクです" in page.text and "有効期限" not in page.text
 
 
 def test_the_token_never_leaves_our_origin_through_the_referrer(pair, browser, candidate):

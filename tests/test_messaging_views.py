@@ -258,6 +258,43 @@ def test_scheduled_sends_list_edit_and_cancel(recruiter_client, company, recruit
     assert "キャンセルできませんでした" in response.content.decode()
 
 
+def result_cell(listing: str, send: Send) -> str:
+    row = next(row for row in listing.split("<tr>") if reverse("messaging:send_detail", args=[send.pk]) in row)
+    return row.split("data-send-result>")[1].split("</span>")[0]
+
+
+def test_the_send_history_says_scheduled_and_cancelled_not_a_count(recruiter_client, company, recruiter, candidate):
+    send = compose.create_send(
+        Draft(kind=Kind.BULK, subject="予約", body="本文", scheduled_at=timezone.now() + timedelta(days=1)),
+        company=company,
+        user=recruiter,
+        candidates=[candidate.pk],
+    )
+    detail_url = reverse("messaging:send_detail", args=[send.pk])
+
+    listing = recruiter_client.get(reverse("messaging:send_list")).content.decode()
+    assert "送信予約" in result_cell(listing, send) and "bi-check2" not in result_cell(listing, send)
+    assert "件完了" not in recruiter_client.get(detail_url).content.decode()
+
+    recruiter_client.post(reverse("messaging:send_cancel", args=[send.pk]))
+
+    listing = recruiter_client.get(reverse("messaging:send_list")).content.decode()
+    assert "キャンセル" in result_cell(listing, send) and "bi-check2" not in result_cell(listing, send)
+    detail = recruiter_client.get(detail_url).content.decode()
+    assert "件完了" not in detail and "送信済み 0" not in detail
+    assert "キャンセル <span data-total>1</span> 件（送信しません）" in detail
+
+
+def test_the_send_history_shows_no_green_zero_before_anything_went_out(recruiter_client, company, recruiter, candidate):
+    waiting = compose.create_send(
+        Draft(kind=Kind.BULK, subject="今すぐ", body="本文"), company=company, user=recruiter, candidates=[candidate.pk]
+    )
+
+    cell = result_cell(recruiter_client.get(reverse("messaging:send_list")).content.decode(), waiting)
+
+    assert "bi-check2" not in cell and "—" in cell
+
+
 def test_another_companys_sends_and_messages_are_404(client, other_company_recruiter, company, recruiter, candidate):
     send = compose.create_send(
         Draft(kind=Kind.BULK, subject="社外秘", body="本文", scheduled_at=timezone.now() + timedelta(days=1)),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import copy
 from datetime import timedelta
 
 import pytest
@@ -21,9 +21,6 @@ from tests.friend_registration_support import link_company
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 STICKER_CDN = "https://stickershop.line-scdn.net/**"
-ONE_PIXEL_PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-)
 
 
 @pytest.fixture
@@ -68,18 +65,26 @@ def test_a_sticker_whose_picture_cannot_load_shows_a_sticker_label_not_a_broken_
         expect(sticker.locator("img")).to_have_count(0)
 
 
-def test_a_sticker_whose_picture_loads_is_shown_as_the_picture(recruiter_page, live_server, candidate):
+def test_a_sticker_is_drawn_by_the_sticker_base_the_settings_name(
+    recruiter_page, live_server, candidate, line_emulator, settings
+):
+    # `make run` points LINE_STICKER_BASE at the emulator (and so the policy's img-src, as
+    # settings.py builds it from the environment): the picture shows with no internet.
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["img-src"].append(line_emulator.base_url)
+    settings.CONTENT_SECURITY_POLICY = policy
     a_sticker_reply(candidate)
     page = recruiter_page
-    page.route(STICKER_CDN, lambda route: route.fulfill(status=200, content_type="image/png", body=ONE_PIXEL_PNG))
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
 
     page.goto(f"{live_server.url}{reverse('messaging:line_chat', args=[candidate.pk])}")
     image = page.locator("[data-line-sticker] img")
-    expect(image).to_have_attribute(
-        "src", "https://stickershop.line-scdn.net/stickershop/v1/sticker/1988/android/sticker.png"
-    )
-    assert image.evaluate("img => img.complete && img.naturalWidth") == 1
+    expect(image).to_have_attribute("src", f"{line_emulator.base_url}/stickershop/v1/sticker/1988/android/sticker.png")
+    expect(image).to_have_js_property("complete", True)
+    assert image.evaluate("img => img.naturalWidth") == 120
     expect(page.locator("[data-sticker-fallback]")).to_have_count(0)
+    assert failed == []
 
 
 def test_a_failed_relink_brings_the_error_into_view(recruiter_page, live_server, line_emulator, company, recruiter):
@@ -120,3 +125,18 @@ def test_a_scheduled_send_page_left_open_shows_the_send_going_out(
     expect(page.locator("#send-progress")).to_contain_text("送信完了", timeout=15_000)
     expect(page.get_by_role("button", name="予約をキャンセル")).to_have_count(0)
     expect(page.get_by_text("送信済み").first).to_be_visible()
+
+
+def test_the_compose_line_note_follows_the_line_switch(recruiter_page, live_server, line_friend_candidate):
+    page = recruiter_page
+    page.goto(f"{live_server.url}{reverse('messaging:compose', args=[line_friend_candidate.pk])}")
+    friend_note = page.get_by_text("この候補者はLINE友達です。LINEにも届きます。")
+    email_only = page.get_by_text("LINEには送信しません（メールのみ）")
+    expect(page.locator("#id_send_line")).not_to_be_checked()
+    expect(friend_note).to_be_hidden()
+    expect(email_only).to_be_visible()
+
+    page.locator("#id_send_line").check()
+
+    expect(friend_note).to_be_visible()
+    expect(email_only).to_be_hidden()

@@ -106,3 +106,16 @@ def test_behind_a_proxy_a_lockout_hits_the_attacker_not_everyone(client, recruit
         **proxy,
     )
     assert office.status_code == 302
+
+
+def test_the_sticker_base_is_a_setting_the_page_policy_allows():
+    shown = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; "
+        "print(s.LINE_STICKER_BASE, s.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src'])",
+        env={"LINE_STICKER_BASE": "http://127.0.0.1:8765/"},
+    )
+    base, img_src = shown.stdout.split(" ", 1)
+    assert base == "http://127.0.0.1:8765" and "'http://127.0.0.1:8765'" in img_src

@@ -3,7 +3,7 @@ stored `LineAccount` (ARCHITECTURE.md step 3, RELIABILITY.md §5).
 
 1. `examine(invitation)` decides what the link shows: the landing page, the completion page
    (the candidate is already registered: the seed's rule, even from an old or second link),
-   the expired page, or "unavailable" (the company is not 連携中).
+   the expired page, the invalid page (no such link), or "unavailable" (the company is not 連携中).
 2. `start_attempt(invitation)` creates a `LineLoginAttempt` (state hashed, nonce, PKCE verifier
    encrypted, 10 minutes) and returns LINE's authorize URL.
 3. `handle_callback(company, params, …)` takes LINE's redirect for the company in the URL only:
@@ -66,7 +66,8 @@ SESSION_KEEP = 5
 class LinkState(StrEnum):
     LANDING = "landing"  # explain, then 「LINEでログイン」
     COMPLETED = "completed"  # the candidate already has a LINE account here
-    EXPIRED = "expired"  # unknown, expired or used link
+    EXPIRED = "expired"  # expired or used link
+    INVALID = "invalid"  # no such link (mistyped, cut short by a mail client)
     UNAVAILABLE = "unavailable"  # the company's LINE link is not 連携中
 
 
@@ -97,10 +98,10 @@ def examine(invitation: FriendInvitation | None, *, now: datetime | None = None)
     """What an invitation link leads to right now."""
     now = now or timezone.now()
     if invitation is None:
-        return LinkView(LinkState.EXPIRED)
+        return LinkView(LinkState.INVALID)
     if invitation.company_id != invitation.candidate.company_id:  # never issued so; refuse if it were
         logger.error("Friend invitation %s: candidate of another company", invitation.pk)
-        return LinkView(LinkState.EXPIRED)
+        return LinkView(LinkState.INVALID)
     account = _account_of(invitation.candidate)
     if account is not None:
         return LinkView(LinkState.COMPLETED, invitation, account)
@@ -286,6 +287,8 @@ def handle_callback(
     if profile.user_id != claims.user_id:
         return _failed(attempt, "profile:user_mismatch", company=company)
     friend_state, checked_at = _friendship(tokens.access_token, params, attempt)
+    if friend_state == LineAccount.FriendState.FRIEND or "friendship_status_changed" in params:
+        LineLoginAttempt.objects.filter(pk=attempt.pk).update(linked_oa_seen=True)
     return _link(attempt, profile, friend_state=friend_state, checked_at=checked_at, now=now)
 
 

@@ -44,12 +44,14 @@ STATUS_FOR_LINK = {
     flow.LinkState.LANDING: 200,
     flow.LinkState.COMPLETED: 200,
     flow.LinkState.EXPIRED: 410,
+    flow.LinkState.INVALID: 404,
     flow.LinkState.UNAVAILABLE: 503,
 }
 TEMPLATE_FOR_LINK = {
     flow.LinkState.LANDING: "line_integration/friend/landing.html",
     flow.LinkState.COMPLETED: "line_integration/friend/complete.html",
     flow.LinkState.EXPIRED: "line_integration/friend/expired.html",
+    flow.LinkState.INVALID: "line_integration/friend/invalid.html",
     flow.LinkState.UNAVAILABLE: "line_integration/friend/unavailable.html",
 }
 

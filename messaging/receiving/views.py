@@ -105,5 +105,4 @@ def attachment_inline(request: HttpRequest, message_attachment_pk: int) -> FileR
         content_type=content_type if inline else "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=3600"
     return response

@@ -3,6 +3,7 @@
 from urllib.parse import urlencode
 
 from django import template
+from django.conf import settings
 
 from messaging.models import Message
 from messaging.receiving.views import INLINE_IMAGE_TYPES
@@ -10,7 +11,7 @@ from messaging.timeline.views import inbound_partial
 
 register = template.Library()
 
-STICKER_URL = "https://stickershop.line-scdn.net/stickershop/v1/sticker/{}/android/sticker.png"
+STICKER_PATH = "/stickershop/v1/sticker/{}/android/sticker.png"
 MAP_URL = "https://www.google.com/maps/search/?"
 
 CONTENT_LABELS: dict[str, str] = {
@@ -36,8 +37,10 @@ CONTENT_ICONS: dict[str, str] = {
 
 @register.filter
 def sticker_url(message: Message) -> str:
-    """LINE's sticker CDN image for the sticker id (digits only; anything else gets no image)."""
-    return STICKER_URL.format(message.sticker_id) if message.sticker_id.isdigit() else ""
+    """The sticker's picture on LINE_STICKER_BASE (digits only; anything else gets no image)."""
+    if not message.sticker_id.isdigit():
+        return ""
+    return settings.LINE_STICKER_BASE + STICKER_PATH.format(message.sticker_id)
 
 
 @register.filter

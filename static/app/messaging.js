@@ -20,6 +20,7 @@
     if (line) {
       document.querySelectorAll("[data-line-preview]").forEach((el) => el.classList.toggle("d-none", !lineOn));
       document.querySelectorAll("[data-line-only]").forEach((el) => el.classList.toggle("d-none", !lineOn));
+      document.querySelectorAll("[data-line-off]").forEach((el) => el.classList.toggle("d-none", lineOn));
     }
     const body = form.querySelector("[data-body]");
     const count = form.querySelector("[data-char-count]");

@@ -2,6 +2,7 @@ import base64
 import json
 
 import pytest
+import requests
 from linebot.v3.messaging import ApiException
 from linebot.v3.messaging.exceptions import NotFoundException
 
@@ -67,3 +68,13 @@ def test_preview_is_for_images_only(line_emulator, blob, pair):
     with pytest.raises(ApiException) as caught:
         blob.get_message_content_preview(document["message_id"])
     assert json.loads(caught.value.body) == {"message": "The content can not be previewed"}
+
+
+def test_the_sticker_cdn_serves_a_picture_for_any_sticker_id(line_emulator):
+    path = "/stickershop/v1/sticker/{}/android/sticker.png"
+    one = requests.get(line_emulator.base_url + path.format("1988"), timeout=5)
+    other = requests.get(line_emulator.base_url + path.format("52002734"), timeout=5)
+
+    assert one.status_code == 200 and one.headers["Content-Type"] == "image/png"
+    assert one.content.startswith(b"\x89PNG\r\n\x1a\n") and one.content != other.content
+    assert requests.get(line_emulator.base_url + path.format("abc"), timeout=5).status_code == 404
