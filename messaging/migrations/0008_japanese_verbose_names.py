@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('candidates', '0005_japanese_verbose_names'),
         ('hrmos', '0003_japanese_verbose_names'),
-        ('messaging', '0006_message_templates'),
+        ('messaging', '0007_delivery_attempts'),
     ]
 
     operations = [
