@@ -1,6 +1,8 @@
 """The candidate's pages: the personal link (apply, change date, cancel) and the event's
 public page, and what each refuses, in words a candidate understands."""
 
+from datetime import timedelta
+
 import pytest
 import time_machine
 from django.core import mail
@@ -69,7 +71,7 @@ def test_a_full_date_shows_full_and_refuses(client, company, candidate):
 def test_after_the_deadline_the_date_shows_closed_and_refuses(client, company, candidate):
     event = make_event(company, dates=2)
     first = event.dates.order_by("starts_at").first()
-    EventDate.objects.filter(pk=first.pk).update(application_deadline=timezone.now() - timezone.timedelta(minutes=1))
+    EventDate.objects.filter(pk=first.pk).update(application_deadline=timezone.now() - timedelta(minutes=1))
     path = personal_path(candidate, event)
     assert "受付終了" in text(client.get(path))
     refused = client.post(path, {"action": "apply", "date": first.pk})
@@ -101,7 +103,7 @@ def test_cancelling_after_the_cancel_deadline_is_refused(client, company, candid
     date = event.dates.get()
     path = personal_path(candidate, event)
     client.post(path, {"action": "apply", "date": date.pk})
-    EventDate.objects.filter(pk=date.pk).update(cancel_deadline=timezone.now() - timezone.timedelta(minutes=1))
+    EventDate.objects.filter(pk=date.pk).update(cancel_deadline=timezone.now() - timedelta(minutes=1))
     page = client.get(path)
     assert "受付期限を過ぎました" in text(page)
     refused = client.post(path, {"action": "cancel"})
