@@ -3,6 +3,7 @@ two reminder ticks racing over the same due reminders."""
 
 import threading
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 import time_machine
@@ -46,9 +47,7 @@ def test_many_candidates_racing_for_the_last_seat_leave_exactly_one_winner(compa
     for number in range(2):
         actions.apply(date, make_candidate(company, email=f"early{number}@example.com"), Application.Source.PERSONAL)
     racers = [make_candidate(company, email=f"racer{number}@example.com") for number in range(RACERS)]
-    outcomes = run_together(
-        [lambda c=candidate: actions.apply(date, c, Application.Source.PERSONAL) for candidate in racers]
-    )
+    outcomes = run_together([partial(actions.apply, date, c, Application.Source.PERSONAL) for c in racers])
     winners = [o for o in outcomes if isinstance(o, Application)]
     refusals = [str(o) for o in outcomes if isinstance(o, actions.ApplyRefused)]
     assert len(winners) == 1, outcomes
@@ -65,8 +64,8 @@ def test_changes_of_date_racing_with_new_applications_never_oversell(company):
     held = [actions.apply(first if n < 2 else second, c, Application.Source.PERSONAL) for n, c in enumerate(movers)]
     actions.cancel(held[3])  # one seat free on the second date
     newcomers = [make_candidate(company, email=f"new{n}@example.com") for n in range(4)]
-    jobs: list[Callable[[], object]] = [lambda a=held[0]: actions.change_date(a, second)]
-    jobs += [lambda c=c: actions.apply(second, c, Application.Source.PERSONAL) for c in newcomers]
+    jobs: list[Callable[[], object]] = [partial(actions.change_date, held[0], second)]
+    jobs += [partial(actions.apply, second, c, Application.Source.PERSONAL) for c in newcomers]
     run_together(jobs)
     for date in (first, second):
         date.refresh_from_db()
