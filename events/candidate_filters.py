@@ -31,7 +31,7 @@ def event_choices(company: Company) -> list[tuple[str, str]]:
         choices.append((f"e{event.pk}", event.title))
         for date in dates.get(event.pk, []):
             label = f"{timezone.localtime(date.starts_at):%m/%d %H:%M}"
-            choices.append((f"d{date.pk}", f"　└ {label}{'（中止）' if date.is_cancelled else ''}"))
+            choices.append((f"d{date.pk}", f"└ {label} {event.title}{'（中止）' if date.is_cancelled else ''}"))
     return choices
 
 
