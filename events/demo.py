@@ -46,7 +46,7 @@ def seed_demo_events(company: Company, now: datetime) -> None:
         title=BRIEFING,
         description=(
             "事業内容や働き方、選考の流れをご紹介します。\n後半は若手社員との質疑応答の時間です。\n"
-            "参加方法の詳細：https://example.com/recruit/briefing"
+            "参加方法の詳細： https://example.com/recruit/briefing"
         ),
         online_url="https://meet.example.com/briefing",
         belongings="特になし（カメラ・マイクをご用意ください）",
