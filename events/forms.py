@@ -10,6 +10,7 @@ from django.core.validators import ProhibitNullCharactersValidator
 from django.utils import timezone
 
 from candidates.models import graduation_year_bounds
+from events import notices
 from events.actions import Applicant, DateInput
 from events.models import Event, EventDate
 
@@ -73,6 +74,10 @@ class EventForm(forms.ModelForm):
             "contact",
             "is_published",
             "reminder_enabled",
+            "confirmation_subject",
+            "confirmation_body",
+            "reminder_subject",
+            "reminder_body",
         ]
         widgets = {
             "title": forms.TextInput(attrs={"class": "form-control", "placeholder": "例：会社説明会（オンライン）"}),
@@ -82,6 +87,26 @@ class EventForm(forms.ModelForm):
             "belongings": forms.TextInput(attrs={"class": "form-control", "placeholder": "例：筆記用具"}),
             "contact": forms.TextInput(
                 attrs={"class": "form-control", "placeholder": "例：人事部 新卒採用担当 recruit@example.com"}
+            ),
+            "confirmation_subject": forms.TextInput(
+                attrs={"class": "form-control", "placeholder": "空欄：自動送信メール設定の件名"}
+            ),
+            "confirmation_body": forms.Textarea(
+                attrs={
+                    "class": "form-control font-monospace-ja",
+                    "rows": 6,
+                    "placeholder": "空欄：自動送信メール設定の本文",
+                }
+            ),
+            "reminder_subject": forms.TextInput(
+                attrs={"class": "form-control", "placeholder": "空欄：自動送信メール設定の件名"}
+            ),
+            "reminder_body": forms.Textarea(
+                attrs={
+                    "class": "form-control font-monospace-ja",
+                    "rows": 6,
+                    "placeholder": "空欄：自動送信メール設定の本文",
+                }
             ),
             "is_published": forms.CheckboxInput(attrs={"class": "form-check-input"}),
             "reminder_enabled": forms.CheckboxInput(attrs={"class": "form-check-input"}),
@@ -95,6 +120,16 @@ class EventForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         _plain_messages(self)
         self.fields["title"].error_messages["required"] = "イベント名を入力してください。"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for kind, prefix in ((notices.CONFIRMATION_KIND, "confirmation"), (notices.REMINDER_KIND, "reminder")):
+            names = notices.refused_placeholders(
+                kind, data.get(f"{prefix}_subject") or "", data.get(f"{prefix}_body") or ""
+            )
+            for name in dict.fromkeys(names):
+                self.add_error(f"{prefix}_body", f"{{{{{name}}}}} はこのメールでは使えません。")
+        return data
 
 
 def default_deadline(starts_at: datetime, now: datetime) -> datetime:

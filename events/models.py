@@ -29,6 +29,11 @@ class Event(CompanyOwned):
     contact = models.CharField(_("お問い合わせ先"), max_length=200, blank=True)
     is_published = models.BooleanField(_("公開"), default=False)
     reminder_enabled = models.BooleanField(_("前日リマインドを送る"), default=True)
+    # This event's own automatic emails; blank: the company's (自動送信メール設定).
+    confirmation_subject = models.CharField(_("申込確認メールの件名"), max_length=200, blank=True)
+    confirmation_body = models.TextField(_("申込確認メールの本文"), blank=True)
+    reminder_subject = models.CharField(_("リマインドメールの件名"), max_length=200, blank=True)
+    reminder_body = models.TextField(_("リマインドメールの本文"), blank=True)
     # The key of the public application page's URL (not the sequential id).
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")

@@ -10,14 +10,17 @@ An automatic email's context names the event, the application and what happened
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-from events.links import APPLICATION, EVENT, all_event_choices, event_choices
-from events.models import Application
-from messaging import calendar
+from events.links import APPLICATION, EVENT, all_event_choices, date_text, event_choices
+from events.models import Application, Event
+from messaging import calendar, rendering
 from messaging.kinds import ComposeKind
+from messaging.message_templates import texts
 from messaging.models import Kind
 from messaging.placeholders import Placeholder, Recipient
 from messaging.sending import automatic
+from messaging.sending.automatic import AutomaticKind
 from messaging.sending.compose import ComposeError
 
 logger = logging.getLogger(__name__)
@@ -149,6 +152,50 @@ PLACEHOLDERS = (
 )
 
 
+def texts_for(event: Event, kind: str) -> tuple[str, str]:
+    """The subject and body this event's automatic email of `kind` goes out with."""
+    template = automatic.template_for(event.company, kind)
+    if kind == Kind.EVENT_REMINDER:
+        return event.reminder_subject or template.subject, event.reminder_body or template.body
+    return event.confirmation_subject or template.subject, event.confirmation_body or template.body
+
+
+@dataclass(frozen=True)
+class Preview:
+    title: str
+    subject: str
+    body: str
+
+
+def previews(event: Event) -> list[Preview]:
+    """This event's automatic emails as the company's first candidate would get them for its
+    first date (the personal URL shown as a stand-in)."""
+    date = event.dates.filter(cancelled_at__isnull=True).first() or event.dates.first()
+    values = {
+        "イベント名": event.title,
+        "開催日時": date_text(date) if date else "（日程）",
+        "会場": (date.venue() if date else event.venue()) or "（追ってご案内します）",
+        "持ち物": event.belongings or "特にありません",
+        "申込状況": ACTION_TEXTS[APPLY],
+    }
+    sample = texts.sample_recipient(event.company)
+    shown = []
+    for title, kind in (
+        ("申込確認メール", Kind.EVENT_APPLICATION_CONFIRMATION),
+        ("前日リマインド", Kind.EVENT_REMINDER),
+    ):
+        subject, body = (rendering.render(text, values) for text in texts_for(event, kind))
+        preview = texts.sample_preview(event.company, subject, body, sample=sample, sender_name=event.company.name)
+        shown.append(Preview(title, preview.subject, preview.body))
+    return shown
+
+
+def refused_placeholders(kind: AutomaticKind, *parts: str) -> list[str]:
+    """The placeholders in `parts` (a subject, a body) this automatic kind cannot fill."""
+    allowed = set(texts.automatic_allowed(kind.placeholders))
+    return [name for name in rendering.placeholders_in(*parts) if name not in allowed]
+
+
 def _calendar_file(application: Application, cancelled: bool) -> calendar.Attachment:
     date, event = application.date, application.event
     appointment = calendar.Appointment(
@@ -168,8 +215,9 @@ def send_confirmation(application: Application, action: str) -> None:
     application, in the caller's transaction. Once per change of the application (its
     sequence), except ALREADY, which changes nothing. A template that cannot be sent is
     logged and skipped: the application is never lost over an email."""
-    company = application.event.company
-    template = automatic.template_for(company, Kind.EVENT_APPLICATION_CONFIRMATION)
+    event = application.event
+    company = event.company
+    subject, body = texts_for(event, Kind.EVENT_APPLICATION_CONFIRMATION)
     cancelled = action in (CANCEL, DATE_CANCELLED)
     once_key = None
     if action != ALREADY:
@@ -179,8 +227,8 @@ def send_confirmation(application: Application, action: str) -> None:
             Kind.EVENT_APPLICATION_CONFIRMATION,
             company=company,
             candidate=application.candidate,
-            subject=template.subject,
-            body=template.body,
+            subject=subject,
+            body=body,
             context={EVENT: application.event_id, APPLICATION: application.pk, ACTION: action},
             attachments=[_calendar_file(application, cancelled)],
             once_key=once_key,
@@ -202,8 +250,8 @@ def send_reminder(application: Application, template: automatic.Template) -> boo
             Kind.EVENT_REMINDER,
             company=application.event.company,
             candidate=application.candidate,
-            subject=template.subject,
-            body=template.body,
+            subject=application.event.reminder_subject or template.subject,
+            body=application.event.reminder_body or template.body,
             context={EVENT: application.event_id, APPLICATION: application.pk},
             once_key=reminder_key(application),
         )

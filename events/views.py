@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from candidates.detail import candidate_or_404, detail_context
 from candidates.models import Candidate
-from events import actions, candidate_filters
+from events import actions, candidate_filters, notices
 from events.forms import EventForm, date_formset
 from events.links import public_url
 from events.models import Application, Event, EventDate
@@ -141,6 +141,7 @@ def event_detail(request: HttpRequest, event_pk: int) -> HttpResponse:
         "public_url": public_url(event),
         "now": timezone.now(),
         "message_kind": Kind.EVENT_MESSAGE,
+        "previews": notices.previews(event),
     }
     return render(request, "events/event_detail.html", context)
 

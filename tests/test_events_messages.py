@@ -235,3 +235,58 @@ def test_participants_messages_go_to_the_chosen_date_and_status_with_line(
     assert send.send_line and send.context == {"event": event.pk}
     recipients = set(Delivery.objects.filter(send=send).values_list("candidate_id", "channel"))
     assert recipients == {(line_friend_candidate.pk, Channel.EMAIL), (line_friend_candidate.pk, Channel.LINE)}
+
+
+# ---------------------------------------------------------------------------- per-event texts
+
+
+def test_an_events_own_confirmation_text_is_used(company, candidate, django_capture_on_commit_callbacks):
+    event = make_event(
+        company, confirmation_subject="{{イベント名}}：受付完了", confirmation_body="{{申込状況}}\n{{開催日時}}"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.apply(event.dates.get(), candidate, Application.Source.PERSONAL)
+    [email] = mail.outbox
+    assert email.subject == "会社説明会：受付完了"
+    assert email.body.startswith("以下の日程でお申し込みを受け付けました。\n")
+
+
+def test_an_events_own_reminder_text_is_used(company, candidate):
+    event = make_event(company, days=1, reminder_subject="明日です", reminder_body="{{会場}}でお待ちしています。")
+    with time_machine.travel(local(0, 8)):
+        actions.apply(event.dates.get(), candidate, Application.Source.PERSONAL)
+    with time_machine.travel(local(0, 10)):
+        reminders.send_due_reminders()
+    send = Send.objects.get(kind=Kind.EVENT_REMINDER)
+    assert (send.subject, send.body) == ("明日です", "{{会場}}でお待ちしています。")
+
+
+def test_an_events_text_with_a_placeholder_it_cannot_fill_is_refused(recruiter_client, company):
+    event = make_event(company)
+    date = event.dates.get()
+    page = recruiter_client.post(
+        f"/events/{event.pk}/edit/",
+        {
+            "title": "会社説明会",
+            "reminder_body": "{{申込状況}} {{フォームURL}}",
+            "dates-TOTAL_FORMS": "1",
+            "dates-INITIAL_FORMS": "1",
+            "dates-0-pk": date.pk,
+            "dates-0-starts_at": local(7, 14).strftime("%Y-%m-%dT%H:%M"),
+            "dates-0-ends_at": local(7, 16).strftime("%Y-%m-%dT%H:%M"),
+            "dates-0-capacity": "10",
+        },
+    )
+    body = page.content.decode()
+    assert (
+        "{{申込状況}} はこのメールでは使えません。" in body and "{{フォームURL}} はこのメールでは使えません。" in body
+    )
+    event.refresh_from_db()
+    assert event.reminder_body == ""
+
+
+def test_the_event_page_previews_its_automatic_emails(recruiter_client, company):
+    event = make_event(company)
+    page = recruiter_client.get(f"/events/{event.pk}/").content.decode()
+    assert "【株式会社テスト】会社説明会 お申し込み内容のご連絡" in page
+    assert "【株式会社テスト】明日は会社説明会です" in page and "（イベント申込URL）" in page
