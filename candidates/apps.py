@@ -20,7 +20,8 @@ class CandidatesConfig(AppConfig):
             if created and not raw:
                 ensure_default_stages(instance)
 
-        post_save.connect(give_default_stages, sender=Company, dispatch_uid="candidates.default_stages")
+        # weak=False: the receiver is a local function, which a weak reference would let go.
+        post_save.connect(give_default_stages, sender=Company, weak=False, dispatch_uid="candidates.default_stages")
         navigation.register(
             navigation.NavItem("候補者管理", "candidates:list", "people", order=10, active_prefix="/candidates/")
         )

@@ -1,9 +1,9 @@
 """What changes events: recruiters building them, candidates (or a recruiter for them)
 applying, changing date and cancelling, attendance. One verb each, each in a transaction.
 
-Seats: every change of a date's `taken` happens while that date's row is locked
-(`select_for_update`), and a change between two dates locks both in id order, so concurrent
-applications queue on the date and the last seat goes to exactly one of them.
+Seats: a seat is taken by one conditional UPDATE of the date's row (taken < capacity, open),
+the last statement of the application's transaction, so concurrent applicants queue on that
+row only for their commit and the last seat goes to exactly one of them (see below).
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ class ApplyRefused(EventError):
     NOT_APPLIED = "お申し込みはありません。"
     SAME_DATE = "すでにこの日程でお申し込み済みです。"
     NOT_PUBLISHED = "このイベントは現在お申し込みを受け付けていません。"
-    RETRY = "お申し込み内容が変わりました。画面を更新して、もう一度お試しください。"
 
 
 # ---------------------------------------------------------------------------- events
@@ -145,40 +144,54 @@ def delete_event(event: Event, user: User) -> None:
     event.delete()
 
 
-@transaction.atomic
 def cancel_date(date: EventDate, user: User, now: datetime) -> int:
-    """開催中止: the date takes no more applications and its applications are cancelled, each
-    candidate told by the cancellation email (its calendar file removes the entry). Returns
-    how many applications were cancelled."""
-    date = EventDate.objects.select_for_update().select_related("event__company").get(pk=date.pk)
-    if date.is_cancelled:
-        raise EventError("この日程はすでに開催中止になっています。")
-    date.cancelled_at = now
-    date.taken = 0
-    date.save(update_fields=["cancelled_at", "taken"])
-    applications = list(
-        Application.objects.select_for_update()
-        .filter(date=date, status__in=Application.LIVE)
-        .select_related("candidate", "event__company", "date")
+    """開催中止: the date takes no more applications, then each of its applications is cancelled
+    and its candidate told by the cancellation email (its calendar file removes the entry).
+    One application per transaction, locked application first like every other change, so a
+    candidate cancelling at the same moment never deadlocks with it; run again, it finishes
+    what an interrupted run left. Returns how many applications it cancelled."""
+    with transaction.atomic():
+        stopped = EventDate.objects.filter(pk=date.pk, cancelled_at__isnull=True).update(cancelled_at=now)
+    pending = list(
+        Application.objects.filter(date_id=date.pk, status__in=Application.LIVE).values_list("pk", flat=True)
     )
-    for application in applications:
-        application.status = Application.Status.CANCELLED
-        application.updated_at = now
-        application.sequence += 1
-        application.save(update_fields=["status", "updated_at", "sequence"])
-        notices.send_confirmation(application, notices.DATE_CANCELLED)
+    if not stopped and not pending:
+        raise EventError("この日程はすでに開催中止になっています。")
+    cancelled = sum(_cancel_for_date(pk, date.pk, now) for pk in pending)
     log_action(date.company, user, "event.cancel_date", str(date), event=date.event_id, date=date.pk)
-    return len(applications)
+    return cancelled
+
+
+def _cancel_for_date(application_pk: int, date_pk: int, now: datetime) -> bool:
+    with transaction.atomic():
+        application = _locked(application_pk)
+        if application.date_id != date_pk or not application.is_live:
+            return False
+        _set_status(application, Application.Status.CANCELLED, now)
+        notices.send_confirmation(application, notices.DATE_CANCELLED)
+        _free_seat(application.date)
+    return True
 
 
 # ---------------------------------------------------------------------------- applications
+#
+# Lock order, everywhere: the application's row first, the date's row last. A seat is taken by
+# a conditional UPDATE at the very end of the transaction (taken < capacity, not cancelled,
+# before the deadline), so the date's row is held only from that statement to the commit, and
+# the work before it (the application row, the confirmation send) runs concurrently for every
+# applicant of the date. A refused UPDATE rolls all of it back.
 
 
-def _lock_dates(*dates: EventDate) -> dict[int, EventDate]:
-    """Lock the dates' rows in id order (the same order everywhere, so no deadlock)."""
-    ids = sorted({date.pk for date in dates})
-    locked = EventDate.objects.select_for_update().select_related("event__company").filter(pk__in=ids).order_by("pk")
-    return {date.pk: date for date in locked}
+def _locked(application_pk: int) -> Application:
+    return (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("candidate", "event__company", "date__event")
+        .get(pk=application_pk)
+    )
+
+
+def _fresh(date: EventDate) -> EventDate:
+    return EventDate.objects.select_related("event__company").get(pk=date.pk)
 
 
 def _check_open(date: EventDate, now: datetime, by_recruiter: bool) -> None:
@@ -190,12 +203,26 @@ def _check_open(date: EventDate, now: datetime, by_recruiter: bool) -> None:
         raise ApplyRefused(ApplyRefused.FULL)
 
 
-def _take_seat(date: EventDate) -> None:
-    EventDate.objects.filter(pk=date.pk).update(taken=F("taken") + 1)
+def _take_seat(date: EventDate, now: datetime, by_recruiter: bool) -> None:
+    """taken + 1 if a seat is free and the date still open; else the refusal that applies now."""
+    seats = EventDate.objects.filter(pk=date.pk, taken__lt=F("capacity"), cancelled_at__isnull=True)
+    if not by_recruiter:
+        seats = seats.filter(application_deadline__gt=now)
+    if seats.update(taken=F("taken") + 1) == 0:
+        _check_open(_fresh(date), now, by_recruiter)
+        raise ApplyRefused(ApplyRefused.FULL)
 
 
 def _free_seat(date: EventDate) -> None:
     EventDate.objects.filter(pk=date.pk, taken__gt=0).update(taken=F("taken") - 1)
+
+
+def _set_status(application: Application, status: str, now: datetime, *also: str) -> None:
+    """The new status, saved with a higher sequence (and the fields named in `also`)."""
+    application.status = status
+    application.updated_at = now
+    application.sequence += 1
+    application.save(update_fields=["status", "updated_at", "sequence", *also])
 
 
 def apply(
@@ -212,28 +239,28 @@ def apply(
     now = now or timezone.now()
     by_recruiter = source == Application.Source.RECRUITER
     with transaction.atomic():
-        date = _lock_dates(date)[date.pk]
+        date = _fresh(date)
         if date.company_id != candidate.company_id:
             raise ValueError("The candidate and the event belong to different companies.")
-        existing = Application.objects.select_for_update().filter(event_id=date.event_id, candidate=candidate).first()
+        existing = (
+            Application.objects.select_for_update(of=("self",))
+            .filter(event_id=date.event_id, candidate=candidate)
+            .first()
+        )
         if existing is not None and existing.is_live:
             raise ApplyRefused(ApplyRefused.ALREADY)
         _check_open(date, now, by_recruiter)
-        _take_seat(date)
         if existing is not None:  # applying again after a cancellation: the same row
             existing.date = date
-            existing.status = Application.Status.APPLIED
             existing.source = source
-            existing.updated_at = now
-            existing.sequence += 1
-            existing.save(update_fields=["date", "status", "source", "updated_at", "sequence"])
+            _set_status(existing, Application.Status.APPLIED, now, "date", "source")
             application = existing
         else:
             try:
                 with transaction.atomic():
                     application = Application.objects.create(
                         company_id=date.company_id,
-                        event_id=date.event_id,
+                        event=date.event,
                         date=date,
                         candidate=candidate,
                         source=source,
@@ -243,8 +270,8 @@ def apply(
                     )
             except IntegrityError as exc:  # the same candidate's other first application won
                 raise ApplyRefused(ApplyRefused.ALREADY) from exc
-        application.date = date
         notices.send_confirmation(application, notices.APPLY)
+        _take_seat(date, now, by_recruiter)
     logger.info("Event application: event=%s date=%s candidate=%s via %s", date.event_id, date.pk, candidate.pk, source)
     return application
 
@@ -258,11 +285,8 @@ def change_date(
     if new_date.event_id != application.event_id:
         raise ValueError("The date is not of the application's event.")
     with transaction.atomic():
-        dates = _lock_dates(application.date, new_date)
-        application = Application.objects.select_for_update().select_related("candidate").get(pk=application.pk)
-        if application.date_id not in dates:
-            raise ApplyRefused(ApplyRefused.RETRY)
-        old, new = dates[application.date_id], dates[new_date.pk]
+        application = _locked(application.pk)
+        old, new = application.date, _fresh(new_date)
         if application.status != Application.Status.APPLIED:
             raise ApplyRefused(ApplyRefused.NOT_APPLIED)
         if old.pk == new.pk:
@@ -270,13 +294,14 @@ def change_date(
         if not by_recruiter and not old.accepts_cancellations(now):
             raise ApplyRefused(ApplyRefused.CANCEL_CLOSED)
         _check_open(new, now, by_recruiter)
-        _free_seat(old)
-        _take_seat(new)
         application.date = new
-        application.updated_at = now
-        application.sequence += 1
-        application.save(update_fields=["date", "updated_at", "sequence"])
+        _set_status(application, Application.Status.APPLIED, now, "date")
         notices.send_confirmation(application, notices.CHANGE)
+        for date in sorted((old, new), key=lambda d: d.pk):  # the two dates' rows in id order
+            if date.pk == new.pk:
+                _take_seat(new, now, by_recruiter)
+            else:
+                _free_seat(old)
     return application
 
 
@@ -284,21 +309,14 @@ def cancel(application: Application, now: datetime | None = None, *, by_recruite
     """Cancel a live application (its seat freed). Candidates only before the cancel deadline."""
     now = now or timezone.now()
     with transaction.atomic():
-        date = _lock_dates(application.date)[application.date_id]
-        application = Application.objects.select_for_update().select_related("candidate").get(pk=application.pk)
-        if application.date_id != date.pk:
-            raise ApplyRefused(ApplyRefused.RETRY)
+        application = _locked(application.pk)
         if not application.is_live or (not by_recruiter and application.status != Application.Status.APPLIED):
             raise ApplyRefused(ApplyRefused.NOT_APPLIED)
-        if not by_recruiter and not date.accepts_cancellations(now):
+        if not by_recruiter and not application.date.accepts_cancellations(now):
             raise ApplyRefused(ApplyRefused.CANCEL_CLOSED)
-        _free_seat(date)
-        application.date = date
-        application.status = Application.Status.CANCELLED
-        application.updated_at = now
-        application.sequence += 1
-        application.save(update_fields=["status", "updated_at", "sequence"])
+        _set_status(application, Application.Status.CANCELLED, now)
         notices.send_confirmation(application, notices.CANCEL)
+        _free_seat(application.date)
     return application
 
 
@@ -327,7 +345,7 @@ def _entry_stage(company: Company) -> Stage:
     stages = Stage.objects.for_company(company).order_by("position")
     stage = stages.filter(name="エントリー").first() or stages.first()
     if stage is None:
-        raise EventError("選考ステップが設定されていないため、お申し込みを受け付けられません。")
+        raise ApplyRefused("ただいまお申し込みを受け付けられません。採用担当者にお問い合わせください。")
     return stage
 
 

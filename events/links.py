@@ -143,7 +143,15 @@ def application_of(recipient: Recipient) -> Application | None:
     automatic email), else this recipient's application to the event, whatever its status."""
     if recipient.candidate_id is None:
         return None
-    applications = Application.objects.filter(company=recipient.company, candidate_id=recipient.candidate_id)
+    cache = recipient.scope._cache  # per send: the placeholders of one recipient ask in turn
+    key = ("events.Application", str(recipient.candidate_id))
+    if key not in cache:
+        cache[key] = _find_application(recipient, recipient.candidate_id)
+    return cache[key]
+
+
+def _find_application(recipient: Recipient, candidate_id: int) -> Application | None:
+    applications = Application.objects.filter(company=recipient.company, candidate_id=candidate_id)
     pk = recipient.scope.context.get(APPLICATION)
     if isinstance(pk, int):
         return applications.filter(pk=pk).select_related("date__event").first()
