@@ -41,6 +41,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -173,7 +174,14 @@ def apply_once(base: str, token: str, date_pk: int) -> tuple[float, int, str]:
     import requests
 
     session = requests.Session()
-    page = session.get(f"{base}/e/{token}/", timeout=30)
+    try:
+        return _apply_once(session, base, token, date_pk)
+    except requests.Timeout:
+        return 0.0, 0, "timeout"
+
+
+def _apply_once(session: Any, base: str, token: str, date_pk: int) -> tuple[float, int, str]:
+    page = session.get(f"{base}/e/{token}/", timeout=120)
     match = CSRF.search(page.text)
     if page.status_code != 200 or match is None:
         return 0.0, page.status_code, "page"
@@ -182,7 +190,7 @@ def apply_once(base: str, token: str, date_pk: int) -> tuple[float, int, str]:
         f"{base}/e/{token}/",
         data={"csrfmiddlewaretoken": match.group(1), "action": "apply", "date": str(date_pk)},
         allow_redirects=False,
-        timeout=30,
+        timeout=120,
     )
     elapsed = (time.perf_counter() - started) * 1000
     refusal = "満席" if "この日程は満席です" in answer.text else ""
@@ -370,7 +378,7 @@ def report(args: argparse.Namespace, rush: dict, remind: dict) -> None:
         f"  application POST      p50 {statistics.median(latencies):.0f} ms  p95 {pct(latencies, 95):.0f} ms  "
         f"p99 {pct(latencies, 99):.0f} ms  (target p99 < 300 ms)"
     )
-    print(f"  answers               {dict(sorted(rush['statuses'].items()))}  refused as 満席: {rush['full']}")
+    print(f"  answers (0 = timed out)  {dict(sorted(rush['statuses'].items()))}  refused as 満席: {rush['full']}")
     print(f"  seats (capacity / taken / rows)  {rush['seats']}  oversold: {oversold}  5xx: {server_errors}")
     print(f"  reminder ticks (2 at once) sent {remind['counts']} = {sum(remind['counts'])} sends")
     print(f"  sends created in      {remind['created']:.1f} s")

@@ -1,9 +1,9 @@
 """Events (説明会・イベント): an event has one or more dates (日程) with seats; candidates apply
 to one date through a personal link, the event's public page, or the recruiter (代行予約).
 
-A date's `taken` counts its live applications (申込済み・出席・欠席) and only changes while the
-date's row is locked (see actions.py), so a date is never oversold; the check constraint is
-the last line of defence.
+A date's `taken` counts its live applications (申込済み・出席・欠席); a seat is taken by one
+conditional UPDATE of the date's row (see actions.py), so a date is never oversold; the check
+constraint is the last line of defence.
 """
 
 from __future__ import annotations

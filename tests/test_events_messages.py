@@ -290,3 +290,13 @@ def test_the_event_page_previews_its_automatic_emails(recruiter_client, company)
     page = recruiter_client.get(f"/events/{event.pk}/").content.decode()
     assert "【株式会社テスト】会社説明会 お申し込み内容のご連絡" in page
     assert "【株式会社テスト】明日は会社説明会です" in page and "（イベント申込URL）" in page
+
+
+def test_the_confirmation_shows_on_the_candidates_timeline_as_automatic(
+    recruiter_client, company, candidate, django_capture_on_commit_callbacks
+):
+    event = make_event(company)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.apply(event.dates.get(), candidate, Application.Source.PERSONAL)
+    page = recruiter_client.get(f"/messages/candidates/{candidate.pk}/timeline/").content.decode()
+    assert "会社説明会 お申し込み内容のご連絡" in page and "自動送信" in page

@@ -87,3 +87,21 @@ def test_two_reminder_ticks_racing_send_each_reminder_once(company):
     assert sum(count for count in counts if isinstance(count, int)) == 8, counts
     assert again == 0
     assert Send.objects.filter(kind=Kind.EVENT_REMINDER).count() == 8
+
+
+def test_a_date_cancelled_while_its_candidates_cancel_and_apply_ends_consistent(company, recruiter):
+    event = make_event(company, capacity=10)
+    date = event.dates.get()
+    held = [
+        actions.apply(date, make_candidate(company, email=f"c{n}@example.com"), Application.Source.PERSONAL)
+        for n in range(6)
+    ]
+    late = [make_candidate(company, email=f"late{n}@example.com") for n in range(3)]
+    jobs: list[Callable[[], object]] = [partial(actions.cancel_date, date, recruiter, date.starts_at)]
+    jobs += [partial(actions.cancel, application) for application in held[:3]]
+    jobs += [partial(actions.apply, date, c, Application.Source.PERSONAL) for c in late]
+    outcomes = run_together(jobs)
+    assert not [o for o in outcomes if isinstance(o, Exception) and not isinstance(o, actions.ApplyRefused)], outcomes
+    date.refresh_from_db()
+    assert date.is_cancelled and date.taken == 0
+    assert not Application.objects.filter(date=date, status__in=Application.LIVE).exists()
