@@ -70,7 +70,7 @@ def date_states(event: Event, now: Any) -> list[tuple[EventDate, str]]:
     for date in event.dates.filter(ends_at__gt=now).order_by("starts_at", "pk"):
         if date.is_cancelled:
             state = "cancelled"
-        elif now >= date.application_deadline:
+        elif now >= date.application_deadline or not event.is_published:
             state = "closed"
         elif date.taken >= date.capacity:
             state = "full"

@@ -226,3 +226,12 @@ def test_a_date_in_the_past_is_not_offered(client, company):
     add_date(event, local(-1, 10))
     page = client.get(public_path(event))
     assert text(page).count("data-date-option") == 1
+
+
+def test_an_unpublished_events_personal_page_takes_no_application(client, company, candidate):
+    event = make_event(company, is_published=False)
+    path = personal_path(candidate, event)
+    assert "受付終了" in text(client.get(path))
+    refused = client.post(path, {"action": "apply", "date": event.dates.get().pk})
+    assert "この日程の申込受付は終了しました" in text(refused)
+    assert not Application.objects.exists()
