@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "messaging",
     "customforms",
     "results",
+    "events",
     "hrmos.admin_site.OperatorAdminConfig",  # django.contrib.admin, for platform operators only
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -272,6 +273,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "line-events-sweep": {"task": "line_integration.tasks.sweep", "schedule": 15.0},
     "line-events-purge": {"task": "line_integration.tasks.purge_old_events", "schedule": 24 * 3600.0},
     "messaging-attempts-purge": {"task": "messaging.tasks.purge_old_attempts", "schedule": 24 * 3600.0},
+    # The day-before event reminders, at each company's hour (events/reminders.py).
+    "events-send-reminders": {"task": "events.tasks.send_reminders", "schedule": 60.0},
 }
 # Processed webhook events are kept this long (they only guard against redelivered duplicates).
 LINE_WEBHOOK_EVENT_RETENTION_DAYS = env_int("LINE_WEBHOOK_EVENT_RETENTION_DAYS", 30)

@@ -16,6 +16,8 @@ urlpatterns = [
     path("forms/", include("customforms.urls")),
     path("f/", include("customforms.public_urls")),  # candidates' answer pages (personal links)
     path("results/", include("results.urls")),
+    path("events/", include("events.urls")),
+    path("e/", include("events.public_urls")),  # candidates' application pages (personal and public links)
     path("admin/", admin.site.urls),
 ]
 

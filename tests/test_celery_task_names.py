@@ -13,6 +13,7 @@ EXPECTED = {
     "line_integration.tasks.sweep",
     "line_integration.tasks.purge_old_events",
     "messaging.tasks.purge_old_attempts",
+    "events.tasks.send_reminders",
 }
 
 

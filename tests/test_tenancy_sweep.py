@@ -47,6 +47,10 @@ PUBLIC_URL_NAMES: set[str] = {
     # Custom forms: the candidate's answer pages, reached with a personal token.
     "customforms_public:answer",
     "customforms_public:done",
+    # Events: the candidate's personal application page and the event's public page.
+    "events_public:personal",
+    "events_public:public",
+    "events_public:public_done",
 }
 
 # Namespaces with their own access rules: the admin is staff-only with its own login page
@@ -189,6 +193,16 @@ def _selection_result(objs: Objects):
     )
 
 
+def _event(objs: Objects):
+    from tests.events_support import make_event
+
+    return objs.get("event", lambda: make_event(objs.company))
+
+
+def _event_date(objs: Objects):
+    return objs.get("event_date", lambda: _event(objs).dates.first())
+
+
 # Path parameter name → a function creating company A's object and returning its path value.
 OBJECT_FACTORIES: dict[str, Callable[[Objects], object]] = {
     "message_template_pk": lambda objs: _message_template(objs).pk,
@@ -202,6 +216,8 @@ OBJECT_FACTORIES: dict[str, Callable[[Objects], object]] = {
     "form_answer_pk": lambda objs: _form_answer(objs).pk,
     "stage_pk": lambda objs: _stage(objs).pk,
     "selection_result_pk": lambda objs: _selection_result(objs).pk,
+    "event_pk": lambda objs: _event(objs).pk,
+    "event_date_pk": lambda objs: _event_date(objs).pk,
     "agent_pk": lambda objs: (
         objs.get("agent", lambda: Agent.objects.create(company=objs.company, agency_name="A社")).pk
     ),
