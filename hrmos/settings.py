@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "line_integration",
     "messaging",
     "customforms",
+    "selection",
     "hrmos.admin_site.OperatorAdminConfig",  # django.contrib.admin, for platform operators only
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -254,6 +255,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Received LINE events whose wake-up was lost or whose retry is due (line_integration/tasks.py).
     "line-events-sweep": {"task": "line_integration.tasks.sweep", "schedule": 30.0},
     "line-events-purge": {"task": "line_integration.tasks.purge_old_events", "schedule": 24 * 3600.0},
+    # Day-before interview reminders, at each company's hour (selection/reminders.py).
+    "selection-interview-reminders": {"task": "selection.tasks.send_interview_reminders", "schedule": 300.0},
 }
 # Processed webhook events are kept this long (they only guard against redelivered duplicates).
 LINE_WEBHOOK_EVENT_RETENTION_DAYS = env_int("LINE_WEBHOOK_EVENT_RETENTION_DAYS", 30)

@@ -15,6 +15,8 @@ urlpatterns = [
     path("messages/", include("messaging.urls")),
     path("forms/", include("customforms.urls")),
     path("f/", include("customforms.public_urls")),  # candidates' answer pages (personal links)
+    path("selection/", include("selection.urls")),
+    path("s/", include("selection.public_urls")),  # candidates' scheduling pages (personal links)
     path("admin/", admin.site.urls),
 ]
 

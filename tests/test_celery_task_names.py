@@ -12,6 +12,7 @@ EXPECTED = {
     "line_integration.tasks.download_content",
     "line_integration.tasks.sweep",
     "line_integration.tasks.purge_old_events",
+    "selection.tasks.send_interview_reminders",
 }
 
 
