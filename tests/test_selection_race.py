@@ -3,7 +3,8 @@ and bookings of two schedules that share an interviewer at overlapping times; an
 day-before reminder sent once by two racing ticks."""
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import pytest
 import time_machine
@@ -21,7 +22,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 THREADS = 8
 
 
-def run_together(jobs: list[Callable[[], object]]) -> list[object]:
+def run_together(jobs: Sequence[Callable[[], object]]) -> list[object]:
     barrier = threading.Barrier(len(jobs))
     outcomes: list[object] = [None] * len(jobs)
 
@@ -51,7 +52,7 @@ def test_many_candidates_booking_one_slot_exactly_one_wins(company):
     schedule = make_schedule(company, [interviewer])
     slot = make_slot(schedule, in_days(3))
     requests = [make_request(make_candidate(company, email=f"c{i}@example.com"), schedule) for i in range(THREADS)]
-    outcomes = run_together([lambda r=r: actions.book(r, slot.pk) for r in requests])
+    outcomes = run_together([partial(actions.book, r, slot.pk) for r in requests])
     assert len(winners(outcomes)) == 1
     assert all(isinstance(o, actions.Refused) and o.reason == "taken" for o in outcomes if o not in winners(outcomes))
     assert Interview.objects.filter(slot=slot).exclude(status="cancelled").count() == 1
@@ -64,11 +65,11 @@ def test_two_schedules_sharing_an_interviewer_at_overlapping_times_book_once(com
     second = make_schedule(company, [shared, make_recruiter(company, "b")], name="二次面接")
     slot_a = make_slot(first, in_days(4, 10))
     slot_b = make_slot(second, in_days(4, 10).replace(minute=30))
-    jobs = []
+    jobs: list[Callable[[], object]] = []
     for i in range(THREADS):
         schedule, slot = (first, slot_a) if i % 2 else (second, slot_b)
         request = make_request(make_candidate(company, email=f"s{i}@example.com"), schedule)
-        jobs.append(lambda r=request, s=slot: actions.book(r, s.pk))
+        jobs.append(partial(actions.book, request, slot.pk))
     assert len(winners(run_together(jobs))) == 1
     assert Interview.objects.filter(status="confirmed").count() == 1
     assert Booking.objects.filter(user=shared).count() == 1
@@ -89,7 +90,7 @@ def test_direct_entries_for_one_interviewer_at_the_same_time_keep_one(company):
         note="",
     )
     people = [make_candidate(company, email=f"d{i}@example.com") for i in range(THREADS)]
-    outcomes = run_together([lambda c=c: actions.register_interview(c, entry, interviewer) for c in people])
+    outcomes = run_together([partial(actions.register_interview, c, entry, interviewer) for c in people])
     assert len(winners(outcomes)) == 1
     assert Interview.objects.count() == 1
 
