@@ -47,6 +47,8 @@ PUBLIC_URL_NAMES: set[str] = {
     # Custom forms: the candidate's answer pages, reached with a personal token.
     "customforms_public:answer",
     "customforms_public:done",
+    # Selection: the candidate's scheduling page, reached with a personal token.
+    "selection_public:book",
 }
 
 # Namespaces with their own access rules: the admin is staff-only with its own login page
@@ -168,6 +170,40 @@ def _message_template(objs: Objects):
     )
 
 
+def _schedule(objs: Objects):
+    from selection.models import Schedule
+
+    return objs.get("schedule", lambda: Schedule.objects.create(company=objs.company, name="一次面接"))
+
+
+def _slot(objs: Objects):
+    from datetime import timedelta
+
+    from selection.models import Slot
+
+    start = timezone.now() + timedelta(days=3)
+    return objs.get(
+        "slot",
+        lambda: Slot.objects.create(
+            company=objs.company, schedule=_schedule(objs), start_at=start, end_at=start + timedelta(hours=1)
+        ),
+    )
+
+
+def _interview(objs: Objects):
+    from datetime import timedelta
+
+    from selection.models import Interview
+
+    start = timezone.now() + timedelta(days=3)
+    return objs.get(
+        "interview",
+        lambda: Interview.objects.create(
+            company=objs.company, candidate=objs.candidate(), start_at=start, end_at=start + timedelta(hours=1)
+        ),
+    )
+
+
 # Path parameter name → a function creating company A's object and returning its path value.
 OBJECT_FACTORIES: dict[str, Callable[[Objects], object]] = {
     "message_template_pk": lambda objs: _message_template(objs).pk,
@@ -179,6 +215,9 @@ OBJECT_FACTORIES: dict[str, Callable[[Objects], object]] = {
     "form_pk": lambda objs: _form(objs).pk,
     "form_field_pk": lambda objs: _form_field(objs).pk,
     "form_answer_pk": lambda objs: _form_answer(objs).pk,
+    "schedule_pk": lambda objs: _schedule(objs).pk,
+    "slot_pk": lambda objs: _slot(objs).pk,
+    "interview_pk": lambda objs: _interview(objs).pk,
     "agent_pk": lambda objs: (
         objs.get("agent", lambda: Agent.objects.create(company=objs.company, agency_name="A社")).pk
     ),
