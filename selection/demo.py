@@ -1,6 +1,6 @@
 """Demo scheduling for `manage.py seed_demo` (received through candidates.signals.demo_seeded):
-a 一次面接 schedule with two interviewers and slots on the weekdays of this week and next, two
-interviews booked through it and one entered directly.
+a 一次面接 schedule with two interviewers (the demo recruiter and a colleague) and slots on the
+weekdays of this week and next, two interviews booked through it and one entered directly.
 
 Idempotent: nothing is created when the company already has the schedule.
 """
@@ -21,8 +21,20 @@ from selection.models import Interview, Schedule
 SCHEDULE_NAME = "一次面接"
 
 
+SECOND_INTERVIEWER = {"username": "demo-interviewer", "last_name": "佐藤", "first_name": "健一", "department": "営業部"}
+
+
 def _interviewers(company: Company) -> list[User]:
-    return list(User.objects.filter(company=company, is_active=True).order_by("pk")[:2])
+    """The demo recruiter and a colleague who interviews (no login of their own)."""
+    people = list(User.objects.filter(company=company, is_active=True).order_by("pk")[:1])
+    colleague = User.objects.filter(username=SECOND_INTERVIEWER["username"]).first()
+    if colleague is None:
+        colleague = User(company=company, **SECOND_INTERVIEWER)
+        colleague.set_unusable_password()
+        colleague.save()
+    if colleague.company_id == company.pk:
+        people.append(colleague)
+    return people
 
 
 @transaction.atomic
