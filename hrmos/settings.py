@@ -257,6 +257,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "line-events-purge": {"task": "line_integration.tasks.purge_old_events", "schedule": 24 * 3600.0},
     # Day-before interview reminders, at each company's hour (selection/reminders.py).
     "selection-interview-reminders": {"task": "selection.tasks.send_interview_reminders", "schedule": 300.0},
+    # Reminders to answer a scheduling request still unanswered after the schedule's days.
+    "selection-answer-reminders": {"task": "selection.tasks.send_answer_reminders", "schedule": 300.0},
 }
 # Processed webhook events are kept this long (they only guard against redelivered duplicates).
 LINE_WEBHOOK_EVENT_RETENTION_DAYS = env_int("LINE_WEBHOOK_EVENT_RETENTION_DAYS", 30)

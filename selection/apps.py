@@ -30,6 +30,7 @@ class SelectionConfig(AppConfig):
         kinds.register(links.REQUEST_KIND)
         automatic.register(notices.CONFIRMATION_KIND)
         automatic.register(notices.REMINDER_KIND)
+        automatic.register(notices.ANSWER_REMINDER_KIND)
         query = f"kind={links.REQUEST_KIND.kind}"
         extensions.register_bulk_action(
             extensions.BulkAction(

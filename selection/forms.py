@@ -57,7 +57,10 @@ class CompanyChoicesMixin:
 class ScheduleForm(CompanyChoicesMixin, forms.ModelForm):
     online_url = _url_field()
     interviewers = InterviewerChoice(
-        queryset=User.objects.none(), required=False, label="面接官", widget=forms.CheckboxSelectMultiple
+        queryset=User.objects.none(),
+        required=False,
+        label="面接官",
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )
 
     class Meta:
@@ -117,7 +120,11 @@ class BulkSlotForm(forms.Form):
     first_day = forms.DateField(label="開始日", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}))
     last_day = forms.DateField(label="終了日", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}))
     weekdays = forms.MultipleChoiceField(
-        label="曜日", choices=WEEKDAY_CHOICES, widget=forms.CheckboxSelectMultiple, initial=["0", "1", "2", "3", "4"]
+        label="曜日",
+        choices=WEEKDAY_CHOICES,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        initial=["0", "1", "2", "3", "4"],
+        error_messages={"required": "曜日を1つ以上選んでください。"},
     )
     day_start = forms.TimeField(
         label="時間帯（開始）", widget=forms.TimeInput(attrs={"type": "time", "class": "form-control"})
@@ -154,7 +161,10 @@ class InterviewForm(CompanyChoicesMixin, forms.ModelForm):
     start_at = _datetime_field("開始")
     end_at = _datetime_field("終了")
     interviewers = InterviewerChoice(
-        queryset=User.objects.none(), required=False, label="面接官", widget=forms.CheckboxSelectMultiple
+        queryset=User.objects.none(),
+        required=False,
+        label="面接官",
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )
     status = forms.ChoiceField(
         label="状態",

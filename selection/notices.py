@@ -22,7 +22,7 @@ from messaging.models import Kind
 from messaging.placeholders import Placeholder, Recipient
 from messaging.sending import automatic
 from messaging.sending.compose import ComposeError
-from selection.models import Interview
+from selection.models import Interview, SchedulingRequest
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +131,17 @@ REMINDER_BODY = """{{候補者氏名}} 様
 当日お会いできることを楽しみにしております。
 ご都合が悪くなった場合は、お早めに採用担当までご連絡ください。
 """
+ANSWER_REMINDER_SUBJECT = "【{{企業名}}】{{日程調整名}}の日程のご回答のお願い"
+ANSWER_REMINDER_BODY = """{{候補者氏名}} 様
+
+{{企業名}} 採用担当です。
+先日ご案内した{{日程調整名}}の日程について、まだご回答をいただいておりません。
+以下のURLから、ご都合のよい日時をお選びください。
+
+{{日程調整URL}}
+
+すでにご連絡をいただいている場合は、行き違いですのでご容赦ください。
+"""
 CONFIRMATION_KIND = automatic.AutomaticKind(
     Kind.SCHEDULING_CONFIRMATION,
     default_subject=CONFIRMATION_SUBJECT,
@@ -144,6 +155,17 @@ REMINDER_KIND = automatic.AutomaticKind(
     default_body=REMINDER_BODY,
     trigger="確定した面接の前日（指定の時刻）",
     placeholders=("選考ステップ", "面接日時", "面接場所", "面接URL"),
+    can_disable=True,
+    has_hour=True,
+)
+
+
+ANSWER_REMINDER_KIND = automatic.AutomaticKind(
+    Kind.SCHEDULING_ANSWER_REMINDER,
+    default_subject=ANSWER_REMINDER_SUBJECT,
+    default_body=ANSWER_REMINDER_BODY,
+    trigger="日程調整の依頼に未回答のまま、日程調整ごとの日数がたったとき（最大3回、指定の時刻以降）",
+    placeholders=("日程調整名", "日程調整URL"),
     can_disable=True,
     has_hour=True,
 )
@@ -183,6 +205,25 @@ def send_confirmation(interview: Interview, event: str) -> None:
         )
     except ComposeError as refused:
         logger.warning("Scheduling confirmation not sent: interview=%s: %s", interview.pk, refused)
+
+
+def send_answer_reminder(request: SchedulingRequest, number: int) -> bool:
+    """The `number`th reminder to answer a scheduling request, at most once. True when sent."""
+    template = automatic.template_for(request.company, Kind.SCHEDULING_ANSWER_REMINDER)
+    try:
+        send = automatic.send_automatic(
+            Kind.SCHEDULING_ANSWER_REMINDER,
+            company=request.company,
+            candidate=request.candidate,
+            subject=template.subject,
+            body=template.body,
+            context={"schedule": request.schedule_id},
+            once_key=f"{Kind.SCHEDULING_ANSWER_REMINDER}:{request.pk}:{number}",
+        )
+    except ComposeError as refused:
+        logger.warning("Answer reminder not sent: request=%s: %s", request.pk, refused)
+        return False
+    return send is not None
 
 
 def reminder_key(interview: Interview) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from itertools import groupby
 from typing import Any
@@ -82,7 +83,8 @@ def _page(request: HttpRequest, scheduling: SchedulingRequest, *, error: str = "
         "candidate": scheduling.candidate,
         "interview": interview,
         "can_change": can_change,
-        "deadline": schedule.deadline_for(interview.start_at) if interview else None,
+        # Shown as the last minute that counts: 「12月9日（水）23:59まで」, not 「12月10日 00:00まで」.
+        "deadline": schedule.deadline_for(interview.start_at) - timedelta(minutes=1) if interview else None,
         "days": _days(slots),
         "notice": NOTICES.get(request.GET.get("done", "")),
         "error": error,

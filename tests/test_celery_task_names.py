@@ -13,6 +13,7 @@ EXPECTED = {
     "line_integration.tasks.sweep",
     "line_integration.tasks.purge_old_events",
     "selection.tasks.send_interview_reminders",
+    "selection.tasks.send_answer_reminders",
 }
 
 

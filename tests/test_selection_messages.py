@@ -222,3 +222,41 @@ def test_an_interviewer_of_another_schedule_cannot_be_double_booked_directly(com
     with pytest.raises(actions.Conflict, match=r"採用 太郎 さんは .* に別の面接が入っているため"):
         actions.register_interview(make_candidate(company, email="x@example.com"), entry, recruiter)
     assert Interview.objects.count() == 1
+
+
+# ---------------------------------------------------------------------------- reminders to answer
+
+
+def answer_reminders() -> list[Send]:
+    return list(Send.objects.filter(kind=Kind.SCHEDULING_ANSWER_REMINDER).order_by("pk"))
+
+
+def test_an_unanswered_request_is_reminded_every_n_days_at_most_three_times(
+    company, candidate, schedule, django_capture_on_commit_callbacks
+):
+    make_slot(schedule, in_days(30))
+    with time_machine.travel(in_days(0, 9), tick=False):
+        make_request(candidate, schedule)
+    for day, expected in ((1, 0), (2, 1), (3, 1), (4, 2), (6, 3), (8, 3), (12, 3)):
+        with time_machine.travel(in_days(day, 12), tick=False), django_capture_on_commit_callbacks(execute=True):
+            reminders.send_answer_reminders()
+            reminders.send_answer_reminders()
+        assert len(answer_reminders()) == expected, day
+    assert len(mail.outbox) == 3
+    assert all(URL.search(str(email.body)) for email in mail.outbox)
+    assert "まだご回答をいただいておりません" in mail.outbox[0].body
+    with time_machine.travel(in_days(2, 22), tick=False):  # never at night
+        assert reminders.send_answer_reminders() == 0
+
+
+def test_no_reminder_once_answered_or_withdrawn_or_without_free_slots(company, candidate, schedule):
+    slot = make_slot(schedule, in_days(30))
+    with time_machine.travel(in_days(0, 9), tick=False):
+        answered = make_request(candidate, schedule)
+        withdrawn = make_request(make_candidate(company, email="w@example.com"), schedule)
+    actions.book(answered, slot.pk)
+    withdrawn.cancelled_at = in_days(0, 10)
+    withdrawn.save()
+    with time_machine.travel(in_days(3, 12), tick=False):
+        assert reminders.send_answer_reminders() == 0
+    assert not answer_reminders()
