@@ -4,6 +4,7 @@ change and cancel; the day-before reminder exactly once per interview and start 
 interview placeholders refused for a recipient without an interview."""
 
 import re
+from typing import Any
 
 import pytest
 import time_machine
@@ -32,7 +33,7 @@ def schedule(company, recruiter):
 
 
 def scheduling_request(company, recruiter, candidates, **fields) -> Send:
-    values = {"kind": Kind.SCHEDULING_REQUEST, "subject": REQUEST_SUBJECT, "body": REQUEST_BODY}
+    values: dict[str, Any] = {"kind": Kind.SCHEDULING_REQUEST, "subject": REQUEST_SUBJECT, "body": REQUEST_BODY}
     values.update(fields)
     return compose.create_send(Draft(**values), company=company, user=recruiter, candidates=[c.pk for c in candidates])
 
