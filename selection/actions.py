@@ -151,12 +151,16 @@ def current_interview(request: SchedulingRequest) -> Interview | None:
     )
 
 
-def _place_on(interview: Interview, slot: Slot, schedule: Schedule) -> None:
+def _place_on(interview: Interview, slot: Slot, schedule: Schedule, event: str) -> None:
+    """Put the interview on the slot and confirm it to the candidate. The interviewers are held
+    last, so their row locks (which every booking sharing them waits for) are kept only for
+    the bookings' insert and the commit, not for writing the email."""
     interview.slot = slot
     interview.start_at, interview.end_at = slot.start_at, slot.end_at
     interview.status = Interview.Status.CONFIRMED
     interview.save()
     interview.interviewers.set(schedule.interviewers.all())
+    notices.send_confirmation(interview, event)
     hold(interview)
 
 
@@ -190,15 +194,14 @@ def book(request: SchedulingRequest, slot_pk: int, now: datetime | None = None) 
         )
         if current is not None:
             interview.sequence += 1
+        if request.answered_at is None:  # rolled back with the rest if the booking is refused
+            SchedulingRequest.objects.filter(pk=request.pk).update(answered_at=now)
         try:
             with transaction.atomic():
-                _place_on(interview, slot, schedule)
+                _place_on(interview, slot, schedule, notices.CHANGED if current else notices.BOOKED)
         except (IntegrityError, Conflict) as taken:
             logger.info("Slot %s not booked for request %s: %s", slot.pk, request.pk, taken)
             raise Refused(Refused.TAKEN) from taken
-        if request.answered_at is None:
-            SchedulingRequest.objects.filter(pk=request.pk).update(answered_at=now)
-        notices.send_confirmation(interview, notices.CHANGED if current else notices.BOOKED)
     logger.info("Slot booked: request=%s interview=%s slot=%s", request.pk, interview.pk, slot.pk)
     return interview
 

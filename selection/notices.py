@@ -51,11 +51,11 @@ def place_text(interview: Interview) -> str:
 def interview_of(recipient: Recipient) -> Interview | None:
     if recipient.candidate_id is None:
         return None
+    if recipient.scope.context.get(INTERVIEW) is not None:  # loaded once per send, not per placeholder
+        interview = recipient.scope.related(Interview, INTERVIEW)
+        return interview if interview is not None and interview.candidate_id == recipient.candidate_id else None
     interviews = Interview.objects.filter(company=recipient.company, candidate_id=recipient.candidate_id)
     interviews = interviews.select_related("room", "stage")
-    pk = recipient.scope.context.get(INTERVIEW)
-    if isinstance(pk, int):
-        return interviews.filter(pk=pk).first()
     holding = interviews.filter(status=Interview.Status.CONFIRMED)
     schedule = recipient.scope.context.get("schedule")
     if isinstance(schedule, int):
