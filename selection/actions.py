@@ -233,6 +233,20 @@ def _cancel(interview: Interview) -> None:
 # ---------------------------------------------------------------------------- recruiters
 
 
+def withdraw_request(request: SchedulingRequest, user: User, now: datetime) -> None:
+    """The recruiter withdraws a scheduling request: its links then say it has ended, and no
+    reminder to answer follows. An interview already booked stays (cancel it on its own)."""
+    SchedulingRequest.objects.filter(pk=request.pk, cancelled_at__isnull=True).update(cancelled_at=now)
+    log_action(request.schedule.company, user, "scheduling_request.withdraw", str(request), request=request.pk)
+
+
+def archive_schedule(schedule: Schedule, user: User, now: datetime) -> None:
+    """End a schedule: no longer offered on the compose screen, no reminders to answer. Its
+    booked interviews and the candidates' links stay as they are."""
+    Schedule.objects.filter(pk=schedule.pk, archived_at__isnull=True).update(archived_at=now)
+    log_action(schedule.company, user, "schedule.archive", schedule.name, schedule=schedule.pk)
+
+
 @dataclass(frozen=True)
 class InterviewInput:
     stage: Stage | None

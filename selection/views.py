@@ -104,6 +104,16 @@ def interview_status(request: HttpRequest, interview_pk: int) -> HttpResponse:
     return redirect("selection:candidate_tab", candidate_pk=interview.candidate_id)
 
 
+@require_POST
+def request_withdraw(request: HttpRequest, scheduling_request_pk: int) -> HttpResponse:
+    scheduling = get_scoped_or_404(
+        request, SchedulingRequest.objects.select_related("schedule__company"), pk=scheduling_request_pk
+    )
+    actions.withdraw_request(scheduling, _recruiter(request), timezone.now())
+    messages.success(request, f"「{scheduling.schedule.name}」の日程調整の依頼を取り消しました。")
+    return redirect("selection:candidate_tab", candidate_pk=scheduling.candidate_id)
+
+
 # ---------------------------------------------------------------------------- interview list
 
 
@@ -200,6 +210,14 @@ def schedule_edit(request: HttpRequest, schedule_pk: int) -> HttpResponse:
         messages.success(request, "日程調整の設定を保存しました。")
         return redirect("selection:schedule", schedule_pk=schedule.pk)
     return render(request, "selection/schedule_form.html", {"form": form, "schedule": schedule})
+
+
+@require_POST
+def schedule_archive(request: HttpRequest, schedule_pk: int) -> HttpResponse:
+    schedule = get_scoped_or_404(request, Schedule.objects.select_related("company"), pk=schedule_pk)
+    actions.archive_schedule(schedule, _recruiter(request), timezone.now())
+    messages.success(request, f"「{schedule.name}」を終了しました。")
+    return redirect("selection:schedules")
 
 
 def _parse_week(value: str | None, today: date) -> date:

@@ -202,3 +202,27 @@ def test_the_demo_has_a_schedule_with_slots_and_interviews():
     assert Interview.objects.filter(company=company, status="confirmed").count() == 3
     call_command("seed_demo", stdout=StringIO())
     assert Schedule.objects.filter(company=company).count() == 1
+
+
+def test_withdrawing_a_request_ends_its_link(recruiter_client, client, candidate, schedule):
+    from tests.selection_support import make_token
+
+    request = make_request(candidate, schedule)
+    token = make_token(request)
+    tab = text(recruiter_client.get(f"/selection/candidates/{candidate.pk}/"))
+    assert "「一次面接」の日程調整を依頼中" in tab
+    recruiter_client.post(f"/selection/requests/{request.pk}/withdraw/")
+    request.refresh_from_db()
+    assert request.cancelled_at is not None
+    assert "この日程調整は終了しました" in text(client.get(f"/s/{token}/"))
+    assert "依頼中" not in text(recruiter_client.get(f"/selection/candidates/{candidate.pk}/"))
+
+
+def test_an_ended_schedule_is_no_longer_offered(recruiter_client, candidate, schedule):
+    recruiter_client.post(f"/selection/schedules/{schedule.pk}/archive/")
+    schedule.refresh_from_db()
+    assert schedule.archived_at is not None
+    listed = text(recruiter_client.get("/selection/schedules/"))
+    assert "「一次面接」を終了しました。" in listed and f'/selection/schedules/{schedule.pk}/"' not in listed
+    page = text(recruiter_client.get(f"/messages/compose/candidate/{candidate.pk}/?kind=scheduling_request"))
+    assert f'value="{schedule.pk}"' not in page

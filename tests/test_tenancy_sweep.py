@@ -204,6 +204,17 @@ def _interview(objs: Objects):
     )
 
 
+def _scheduling_request(objs: Objects):
+    from selection.models import SchedulingRequest
+
+    return objs.get(
+        "scheduling_request",
+        lambda: SchedulingRequest.objects.create(
+            company=objs.company, schedule=_schedule(objs), candidate=objs.candidate(), created_at=timezone.now()
+        ),
+    )
+
+
 # Path parameter name → a function creating company A's object and returning its path value.
 OBJECT_FACTORIES: dict[str, Callable[[Objects], object]] = {
     "message_template_pk": lambda objs: _message_template(objs).pk,
@@ -218,6 +229,7 @@ OBJECT_FACTORIES: dict[str, Callable[[Objects], object]] = {
     "schedule_pk": lambda objs: _schedule(objs).pk,
     "slot_pk": lambda objs: _slot(objs).pk,
     "interview_pk": lambda objs: _interview(objs).pk,
+    "scheduling_request_pk": lambda objs: _scheduling_request(objs).pk,
     "agent_pk": lambda objs: (
         objs.get("agent", lambda: Agent.objects.create(company=objs.company, agency_name="A社")).pk
     ),
