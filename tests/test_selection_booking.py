@@ -145,3 +145,16 @@ def test_a_double_tap_books_once(client, slots, page):
 def test_the_page_is_not_cached_and_not_indexed(client, page):
     response = client.get(page)
     assert "no-store" in response["Cache-Control"] and response["X-Robots-Tag"] == "noindex, nofollow"
+
+
+def test_a_room_shared_by_two_schedules_is_booked_once_at_a_time(company):
+    from selection.models import Room
+
+    room = Room.objects.create(company=company, name="会議室A")
+    first = make_schedule(company, [make_recruiter(company, "a")], name="一次面接", room=room)
+    second = make_schedule(company, [make_recruiter(company, "b")], name="二次面接", room=room)
+    slot_a, slot_b = make_slot(first, in_days(3, 10)), make_slot(second, in_days(3, 10).replace(minute=30))
+    actions.book(make_request(make_candidate(company, email="a@example.com"), first), slot_a.pk)
+    with pytest.raises(actions.Refused):
+        actions.book(make_request(make_candidate(company, email="b@example.com"), second), slot_b.pk)
+    assert Interview.objects.count() == 1
