@@ -158,3 +158,13 @@ def test_a_room_shared_by_two_schedules_is_booked_once_at_a_time(company):
     with pytest.raises(actions.Refused):
         actions.book(make_request(make_candidate(company, email="b@example.com"), second), slot_b.pk)
     assert Interview.objects.count() == 1
+
+
+def test_the_token_is_masked_in_the_request_log():
+    import logging
+
+    from selection.public_views import redact_scheduling_tokens
+
+    record = logging.LogRecord("django.request", logging.WARNING, "", 0, "Not Found: %s", ("/s/secret-token/",), None)
+    redact_scheduling_tokens.filter(record)
+    assert record.getMessage() == "Not Found: /s/…/"
