@@ -284,6 +284,29 @@ def register_interview(candidate: Candidate, data: InterviewInput, user: User) -
     return interview
 
 
+def update_interview(interview: Interview, data: InterviewInput, user: User) -> Interview:
+    """The recruiter changes an interview (time, people, place, status). A new time leaves the
+    slot it was booked on, which is free again; a booked candidate is told of a new time with
+    an updated .ics. Raises Conflict."""
+    if data.end_at <= data.start_at:
+        raise Conflict("終了は開始より後の時刻にしてください。")
+    with transaction.atomic():
+        interview = Interview.objects.select_for_update().select_related("company", "candidate").get(pk=interview.pk)
+        moved = (interview.start_at, interview.end_at) != (data.start_at, data.end_at)
+        if moved:
+            interview.slot = None
+            interview.sequence += 1
+        for name in ("stage", "start_at", "end_at", "place", "online_url", "room", "status", "note"):
+            setattr(interview, name, getattr(data, name))
+        interview.save()
+        interview.interviewers.set(data.interviewers)
+        hold(interview)
+        if moved and interview.is_holding and interview.request_id is not None:
+            notices.send_confirmation(interview, notices.CHANGED)
+        log_action(interview.company, user, "interview.update", str(interview.candidate), interview=interview.pk)
+    return interview
+
+
 def set_status(interview: Interview, status: str, user: User) -> Interview:
     """Mark done, cancel, or confirm again. Cancelling a booked interview frees its slot and
     tells the candidate (with a cancelling .ics). Raises Conflict when confirming again finds

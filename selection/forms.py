@@ -170,6 +170,7 @@ class InterviewForm(CompanyChoicesMixin, forms.ModelForm):
         label="状態",
         choices=[(Interview.Status.CONFIRMED, "確定"), (Interview.Status.ADJUSTING, "調整中")],
         widget=forms.Select(attrs={"class": "form-select"}),
+        help_text="「調整中」は面接官・会議室の予定を押さえません（確定にすると重複がないか確認します）。",
     )
 
     class Meta:
@@ -185,6 +186,9 @@ class InterviewForm(CompanyChoicesMixin, forms.ModelForm):
     def __init__(self, *args: Any, company: Company, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._scope(company)
+        if self.instance.pk and self.instance.status not in (Interview.Status.CONFIRMED, Interview.Status.ADJUSTING):
+            current = (self.instance.status, self.instance.get_status_display())
+            self.fields["status"].choices = [*self.fields["status"].choices, current]  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

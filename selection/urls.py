@@ -16,6 +16,7 @@ urlpatterns = [
     path("schedules/<int:schedule_pk>/slots/new/", views.slot_create, name="slot_create"),
     path("schedules/<int:schedule_pk>/slots/bulk/", views.slot_bulk_create, name="slot_bulk_create"),
     path("schedules/<int:schedule_pk>/slots/<int:slot_pk>/delete/", views.slot_delete, name="slot_delete"),
+    path("interviews/<int:interview_pk>/edit/", views.interview_edit, name="interview_edit"),
     path("interviews/<int:interview_pk>/status/", views.interview_status, name="interview_status"),
     path("requests/<int:scheduling_request_pk>/withdraw/", views.request_withdraw, name="request_withdraw"),
     path("candidates/<int:candidate_pk>/", views.candidate_tab, name="candidate_tab"),

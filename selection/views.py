@@ -59,26 +59,28 @@ def candidate_tab(request: HttpRequest, candidate_pk: int) -> HttpResponse:
     )
 
 
+def _entry(form: InterviewForm) -> actions.InterviewInput:
+    data = form.cleaned_data
+    return actions.InterviewInput(
+        stage=data["stage"],
+        start_at=data["start_at"],
+        end_at=data["end_at"],
+        place=data["place"],
+        online_url=data["online_url"],
+        interviewers=list(data["interviewers"]),
+        room=data["room"],
+        status=data["status"],
+        note=data["note"],
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def interview_create(request: HttpRequest, candidate_pk: int) -> HttpResponse:
     candidate = candidate_or_404(request, candidate_pk)
-    company = request_company(request)
-    form = InterviewForm(request.POST or None, company=company, initial={"stage": candidate.stage_id})
+    form = InterviewForm(request.POST or None, company=request_company(request), initial={"stage": candidate.stage_id})
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        entry = actions.InterviewInput(
-            stage=data["stage"],
-            start_at=data["start_at"],
-            end_at=data["end_at"],
-            place=data["place"],
-            online_url=data["online_url"],
-            interviewers=list(data["interviewers"]),
-            room=data["room"],
-            status=data["status"],
-            note=data["note"],
-        )
         try:
-            actions.register_interview(candidate, entry, _recruiter(request))
+            actions.register_interview(candidate, _entry(form), _recruiter(request))
         except Conflict as conflict:
             form.add_error(None, str(conflict))
         else:
@@ -86,6 +88,23 @@ def interview_create(request: HttpRequest, candidate_pk: int) -> HttpResponse:
             return redirect("selection:candidate_tab", candidate_pk=candidate.pk)
     context = detail_context(request, candidate, active_tab=TAB_KEY)
     return render(request, "selection/interview_form.html", {**context, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def interview_edit(request: HttpRequest, interview_pk: int) -> HttpResponse:
+    interview = get_scoped_or_404(request, Interview, pk=interview_pk)
+    candidate = candidate_or_404(request, interview.candidate_id)
+    form = InterviewForm(request.POST or None, company=request_company(request), instance=interview)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.update_interview(interview, _entry(form), _recruiter(request))
+        except Conflict as conflict:
+            form.add_error(None, str(conflict))
+        else:
+            messages.success(request, "面接を更新しました。")
+            return redirect("selection:candidate_tab", candidate_pk=candidate.pk)
+    context = detail_context(request, candidate, active_tab=TAB_KEY)
+    return render(request, "selection/interview_form.html", {**context, "form": form, "interview": interview})
 
 
 @require_POST

@@ -226,3 +226,46 @@ def test_an_ended_schedule_is_no_longer_offered(recruiter_client, candidate, sch
     assert "「一次面接」を終了しました。" in listed and f'/selection/schedules/{schedule.pk}/"' not in listed
     page = text(recruiter_client.get(f"/messages/compose/candidate/{candidate.pk}/?kind=scheduling_request"))
     assert f'value="{schedule.pk}"' not in page
+
+
+def test_editing_a_booked_interview_moves_it_off_its_slot_and_tells_the_candidate(
+    recruiter_client, recruiter, company, candidate, schedule, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    slot = make_slot(schedule, in_days(3, 10))
+    with django_capture_on_commit_callbacks(execute=True):
+        interview = actions.book(make_request(candidate, schedule), slot.pk)
+    mail.outbox.clear()
+    url = f"/selection/interviews/{interview.pk}/edit/"
+    assert "日時を変えると予約していた面接枠は空きに戻り" in text(recruiter_client.get(url))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = recruiter_client.post(url, interview_post(interviewers=[recruiter.pk]))
+    assert response.status_code == 302
+    interview.refresh_from_db()
+    assert interview.slot is None and interview.start_at == in_days(2, 14) and interview.sequence == 1
+    [email] = mail.outbox
+    assert "面接の日時を以下に変更しました。" in email.body and email.attachments[0][0] == "invite.ics"
+    other = make_request(make_candidate(company, email="next@example.com"), schedule)
+    assert actions.book(other, slot.pk).slot == slot  # the slot is free again
+
+
+def test_an_adjusting_interview_is_confirmed_only_if_its_people_are_free(
+    recruiter_client, recruiter, company, candidate
+):
+    url = f"/selection/candidates/{candidate.pk}/interviews/new/"
+    recruiter_client.post(url, interview_post(interviewers=[recruiter.pk], status="adjusting"))
+    tentative = Interview.objects.get()
+    assert not tentative.bookings.exists() and "確定にする" in text(
+        recruiter_client.get(f"/selection/candidates/{candidate.pk}/")
+    )
+    other = make_candidate(company, email="o@example.com")
+    recruiter_client.post(
+        f"/selection/candidates/{other.pk}/interviews/new/", interview_post(interviewers=[recruiter.pk])
+    )
+    refused = recruiter_client.post(
+        f"/selection/interviews/{tentative.pk}/status/", {"status": "confirmed"}, follow=True
+    )
+    assert "別の面接が入っているため" in text(refused)
+    tentative.refresh_from_db()
+    assert tentative.status == "adjusting"
