@@ -127,9 +127,17 @@ def delete_slot(slot: Slot) -> None:
     slot.delete()
 
 
+def gone_interviewers(schedule: Schedule) -> list[User]:
+    """Interviewers of the schedule who are no longer active recruiters of its company: while
+    there are any, nothing can be booked (the booking would be refused)."""
+    return list(schedule.interviewers.exclude(company_id=schedule.company_id, is_active=True))
+
+
 def free_slots(schedule: Schedule, now: datetime) -> list[Slot]:
     """The slots a candidate may book now: in the future, before their deadline, not booked,
     and with their interviewers and room free at that time."""
+    if gone_interviewers(schedule):
+        return []
     people = list(schedule.interviewers.values_list("pk", flat=True))
     who = Q(user__in=people)
     if schedule.room_id is not None:

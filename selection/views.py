@@ -269,6 +269,7 @@ def _week_context(schedule: Schedule, week: date, **forms: object) -> dict[str, 
         columns[timezone.localtime(slot.start_at).date()].append(slot)
     return {
         "schedule": schedule,
+        "gone": actions.gone_interviewers(schedule),
         "week": week,
         "previous_week": week - timedelta(days=7),
         "next_week": week + timedelta(days=7),

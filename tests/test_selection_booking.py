@@ -129,9 +129,12 @@ def test_unknown_and_withdrawn_links(client, candidate, schedule, slots):
     assert not Interview.objects.exists()
 
 
-def test_an_interviewer_removed_from_the_company_cannot_be_booked(client, other_company, interviewer, slots, page):
+def test_an_interviewer_removed_from_the_company_cannot_be_booked(
+    client, other_company, interviewer, schedule, slots, page
+):
     interviewer.company = other_company
     interviewer.save()
+    assert "現在、予約できる日時がありません。" in text(client.get(page))
     assert client.post(page, {"slot": slots[0].pk}).status_code == 409
     assert not Interview.objects.exists()
 

@@ -269,3 +269,12 @@ def test_an_adjusting_interview_is_confirmed_only_if_its_people_are_free(
     assert "別の面接が入っているため" in text(refused)
     tentative.refresh_from_db()
     assert tentative.status == "adjusting"
+
+
+def test_the_week_view_warns_when_an_interviewer_left_the_company(recruiter_client, company, other_company):
+    leaver = make_recruiter(company, "leaver")
+    schedule = make_schedule(company, [leaver])
+    leaver.is_active = False
+    leaver.save()
+    page = text(recruiter_client.get(f"/selection/schedules/{schedule.pk}/"))
+    assert "採用 太郎 さんはこの企業の採用担当者ではなくなったため" in page
