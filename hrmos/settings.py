@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "customforms",
     "results",
     "events",
+    "selection",
     "hrmos.admin_site.OperatorAdminConfig",  # django.contrib.admin, for platform operators only
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -275,6 +276,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "messaging-attempts-purge": {"task": "messaging.tasks.purge_old_attempts", "schedule": 24 * 3600.0},
     # The day-before event reminders, at each company's hour (events/reminders.py).
     "events-send-reminders": {"task": "events.tasks.send_reminders", "schedule": 60.0},
+    # Day-before interview reminders, at each company's hour (selection/reminders.py).
+    "selection-interview-reminders": {"task": "selection.tasks.send_interview_reminders", "schedule": 300.0},
+    # Reminders to answer a scheduling request still unanswered after the schedule's days.
+    "selection-answer-reminders": {"task": "selection.tasks.send_answer_reminders", "schedule": 300.0},
 }
 # Processed webhook events are kept this long (they only guard against redelivered duplicates).
 LINE_WEBHOOK_EVENT_RETENTION_DAYS = env_int("LINE_WEBHOOK_EVENT_RETENTION_DAYS", 30)

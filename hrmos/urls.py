@@ -18,6 +18,8 @@ urlpatterns = [
     path("results/", include("results.urls")),
     path("events/", include("events.urls")),
     path("e/", include("events.public_urls")),  # candidates' application pages (personal and public links)
+    path("selection/", include("selection.urls")),
+    path("s/", include("selection.public_urls")),  # candidates' scheduling pages (personal links)
     path("admin/", admin.site.urls),
 ]
 

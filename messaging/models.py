@@ -50,6 +50,7 @@ class Kind(models.TextChoices):
     INTERVIEW_REMINDER = "interview_reminder", _("選考前日の自動リマインド")
     EVENT_REMINDER = "event_reminder", _("イベント前日の自動リマインド")
     SCHEDULING_CONFIRMATION = "scheduling_confirmation", _("日程調整の回答完了時の確認・キャンセル")
+    SCHEDULING_ANSWER_REMINDER = "scheduling_answer_reminder", _("日程調整の未回答リマインド")
     FORM_CONFIRMATION = "form_confirmation", _("カスタムフォームの回答完了時の確認")
     EVENT_APPLICATION_CONFIRMATION = "event_application_confirmation", _("イベント申し込み完了時の確認・キャンセル")
     SELECTION_RESULT = "selection_result", _("選考結果の自動通知")
@@ -60,6 +61,7 @@ AUTOMATIC_KINDS: frozenset[str] = frozenset(
         Kind.INTERVIEW_REMINDER,
         Kind.EVENT_REMINDER,
         Kind.SCHEDULING_CONFIRMATION,
+        Kind.SCHEDULING_ANSWER_REMINDER,
         Kind.FORM_CONFIRMATION,
         Kind.EVENT_APPLICATION_CONFIRMATION,
         Kind.SELECTION_RESULT,

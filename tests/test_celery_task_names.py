@@ -14,6 +14,8 @@ EXPECTED = {
     "line_integration.tasks.purge_old_events",
     "messaging.tasks.purge_old_attempts",
     "events.tasks.send_reminders",
+    "selection.tasks.send_interview_reminders",
+    "selection.tasks.send_answer_reminders",
 }
 
 

@@ -51,6 +51,8 @@ PUBLIC_URL_NAMES: set[str] = {
     "events_public:personal",
     "events_public:public",
     "events_public:public_done",
+    # Selection: the candidate's scheduling page, reached with a personal token.
+    "selection_public:book",
 }
 
 # Namespaces with their own access rules: the admin is staff-only with its own login page
@@ -193,6 +195,26 @@ def _selection_result(objs: Objects):
     )
 
 
+def _schedule(objs: Objects):
+    from selection.models import Schedule
+
+    return objs.get("schedule", lambda: Schedule.objects.create(company=objs.company, name="一次面接"))
+
+
+def _slot(objs: Objects):
+    from datetime import timedelta
+
+    from selection.models import Slot
+
+    start = timezone.now() + timedelta(days=3)
+    return objs.get(
+        "slot",
+        lambda: Slot.objects.create(
+            company=objs.company, schedule=_schedule(objs), start_at=start, end_at=start + timedelta(hours=1)
+        ),
+    )
+
+
 def _event(objs: Objects):
     from tests.events_support import make_event
 
@@ -201,6 +223,31 @@ def _event(objs: Objects):
 
 def _event_date(objs: Objects):
     return objs.get("event_date", lambda: _event(objs).dates.first())
+
+
+def _interview(objs: Objects):
+    from datetime import timedelta
+
+    from selection.models import Interview
+
+    start = timezone.now() + timedelta(days=3)
+    return objs.get(
+        "interview",
+        lambda: Interview.objects.create(
+            company=objs.company, candidate=objs.candidate(), start_at=start, end_at=start + timedelta(hours=1)
+        ),
+    )
+
+
+def _scheduling_request(objs: Objects):
+    from selection.models import SchedulingRequest
+
+    return objs.get(
+        "scheduling_request",
+        lambda: SchedulingRequest.objects.create(
+            company=objs.company, schedule=_schedule(objs), candidate=objs.candidate(), created_at=timezone.now()
+        ),
+    )
 
 
 # Path parameter name → a function creating company A's object and returning its path value.
@@ -218,6 +265,10 @@ OBJECT_FACTORIES: dict[str, Callable[[Objects], object]] = {
     "selection_result_pk": lambda objs: _selection_result(objs).pk,
     "event_pk": lambda objs: _event(objs).pk,
     "event_date_pk": lambda objs: _event_date(objs).pk,
+    "schedule_pk": lambda objs: _schedule(objs).pk,
+    "slot_pk": lambda objs: _slot(objs).pk,
+    "interview_pk": lambda objs: _interview(objs).pk,
+    "scheduling_request_pk": lambda objs: _scheduling_request(objs).pk,
     "agent_pk": lambda objs: (
         objs.get("agent", lambda: Agent.objects.create(company=objs.company, agency_name="A社")).pk
     ),
