@@ -1,0 +1,135 @@
+"""Text from outside made storable, in one place.
+
+PostgreSQL's text and jsonb columns cannot hold the NUL character, and UTF-8 cannot encode a
+lone surrogate (what Python leaves for undecodable bytes of an email header, or a JSON
+"\\ud800"). Such text is cleaned here before it reaches a query: each such character becomes
+U+FFFD (�), so what was cleaned stays visible instead of silently gone. Every door uses `storable`:
+`StorableInputMiddleware` for request parameters, file names and cookies; the inbound-email
+parser; the CSV import; the LINE webhook's stored events.
+"""
+
+import os
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.utils.datastructures import MultiValueDict
+
+if TYPE_CHECKING:
+    from django.http.request import _ImmutableQueryDict
+
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+FALLBACK_CONTENT_TYPE = "application/octet-stream"
+CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+
+
+def storable(text: str) -> str:
+    """`text` with NUL characters and lone surrogates replaced by U+FFFD."""
+    return UNSTORABLE.sub(REPLACEMENT, text) if UNSTORABLE.search(text) else text
+
+
+def is_storable(text: str) -> bool:
+    return UNSTORABLE.search(text) is None
+
+
+def storable_json(value: Any) -> tuple[Any, bool]:
+    """`value` (decoded JSON) with every string, keys too, made storable; and whether any changed."""
+    if isinstance(value, str):
+        clean = storable(value)
+        return clean, clean != value
+    if isinstance(value, list):
+        items = [storable_json(item) for item in value]
+        return [item for item, _ in items], any(changed for _, changed in items)
+    if isinstance(value, dict):
+        result, changed = {}, False
+        for key, item in value.items():
+            clean_key, key_changed = storable_json(key)
+            result[clean_key], item_changed = storable_json(item)
+            changed = changed or key_changed or item_changed
+        return result, changed
+    return value, False
+
+
+def file_name(name: str, limit: int = 255) -> str:
+    """A storable file name of at most `limit` characters that keeps its extension."""
+    name = storable(name).strip() or "file"
+    if len(name) <= limit:
+        return name
+    stem, extension = os.path.splitext(name)
+    extension = extension[: min(len(extension), 20)]
+    return stem[: limit - len(extension)] + extension
+
+
+def content_type(value: str, limit: int = 100) -> str:
+    """The bare media type ("image/png") of a Content-Type header, or application/octet-stream
+    when it is not one or would not fit the column."""
+    bare = storable(value).split(";")[0].strip().lower()
+    if not bare:
+        return ""
+    return bare if len(bare) <= limit and CONTENT_TYPE.match(bare) else FALLBACK_CONTENT_TYPE
+
+
+def _clean_query(data: QueryDict) -> "_ImmutableQueryDict":
+    cleaned = QueryDict(mutable=True, encoding=data.encoding)
+    for key, values in data.lists():
+        cleaned.setlist(storable(key), [storable(value) for value in values])
+    cleaned._mutable = False
+    return cast("_ImmutableQueryDict", cleaned)
+
+
+def query_dict(query_string: str) -> QueryDict:
+    """A query string carried inside a parameter (the list's filter behind 「検索結果のすべて」),
+    parsed and made storable like the request's own."""
+    data = QueryDict(query_string)
+    return _clean_query(data) if _needs_cleaning(data) else data
+
+
+def _needs_cleaning(data: QueryDict) -> bool:
+    return any(not is_storable(key) or not all(map(is_storable, values)) for key, values in data.lists())
+
+
+class StorableInputMiddleware:
+    """Request parameters (GET, form POST), uploaded file names and cookies are made storable
+    before any view sees them, so no view has to think about NUL. A path holding NUL names
+    nothing: 404."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not is_storable(request.path_info):
+            raise Http404
+        if _needs_cleaning(request.GET):
+            request.GET = _clean_query(request.GET)
+        if any(not is_storable(key) or not is_storable(value) for key, value in request.COOKIES.items()):
+            request.COOKIES = {storable(key): storable(value) for key, value in request.COOKIES.items()}
+        if request.method == "POST" and self._is_form(request):
+            self._clean_form(request)
+        return self.get_response(request)
+
+    @staticmethod
+    def _is_form(request: HttpRequest) -> bool:
+        if request.content_type == "multipart/form-data":
+            return True
+        # A urlencoded body too big for request.POST is left to the view (it answers 400, or
+        # reads the raw body, like the inbound-email door).
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return False
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return request.content_type == "application/x-www-form-urlencoded" and (limit is None or length <= limit)
+
+    @staticmethod
+    def _clean_form(request: HttpRequest) -> None:
+        if _needs_cleaning(request.POST):
+            request.POST = _clean_query(request.POST)
+        files: MultiValueDict = request.FILES
+        for upload in (upload for uploads in files.lists() for upload in uploads[1]):
+            if upload.name is not None and not is_storable(upload.name):
+                upload.name = file_name(upload.name)
+            if upload.content_type:
+                upload.content_type = content_type(upload.content_type) or FALLBACK_CONTENT_TYPE
