@@ -11,6 +11,7 @@ parser; the CSV import; the LINE webhook's stored events.
 import os
 import re
 from collections.abc import Callable
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
@@ -61,6 +62,19 @@ def file_name(name: str, limit: int = 255) -> str:
     stem, extension = os.path.splitext(name)
     extension = extension[: min(len(extension), 20)]
     return stem[: limit - len(extension)] + extension
+
+
+def disk_name(name: str, max_bytes: int = 120) -> str:
+    """The last part of a stored file's path: the name's own last part, shortened to fit a
+    file system's limit (255 bytes, less room for Django's "_abc1234" on a clash) with its
+    extension kept. The full name is kept in the database for downloads."""
+    name = file_name(PurePath(name.replace("\\", "/")).name)
+    if len(name.encode()) <= max_bytes:
+        return name
+    stem, extension = os.path.splitext(name)
+    extension = extension if len(extension.encode()) <= 20 else ""
+    room = max_bytes - len(extension.encode())
+    return stem.encode()[:room].decode("utf-8", errors="ignore") + extension
 
 
 def content_type(value: str, limit: int = 100) -> str:
