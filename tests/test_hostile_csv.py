@@ -10,8 +10,8 @@ from candidates import csv_io
 from candidates.management.commands import seed_demo
 from candidates.models import Agent, Candidate, Company
 from tests.conftest import make_candidate, make_recruiter
-from tests.test_csv_import import confirm, preview, upload
 from tests.customforms_support import PNG
+from tests.test_csv_import import confirm, preview, upload
 
 pytestmark = pytest.mark.django_db
 
