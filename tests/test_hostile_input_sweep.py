@@ -62,7 +62,9 @@ CORPUS: list[tuple[str, bytes]] = [
     ("bad id", b"0"),
     ("float", b"1e309"),
 ]
-FILE_NAMES = ["a" * 300 + ".pdf", "a\x00b.pdf", "😀.csv"]
+# Over 255 characters yet under the 1,024 bytes Django allows a part's headers (more is a 400
+# for the whole request, which would hide everything behind it).
+FILE_NAMES = ["a" * 240 + "履" * 30 + ".pdf", "a\x00b.pdf", "😀\u202e.csv"]
 LONG_CONTENT_TYPE = "application/" + "x" * 150
 SOURCE_NAMES = re.compile(r"""\b(GET|POST|FILES)(?:\.get|\.getlist|\.pop)?[(\[]\s*["']([\w\-]+)["']""")
 PUBLIC_PATH_VALUES = ["\x00", "x" * 5000, "😀", "..%2F"]
@@ -312,36 +314,39 @@ class Sweep:
     failures: list[str] = field(default_factory=list)
     count: int = 0
 
-    def send(self, method: str, path: str, fields: dict[str, list[bytes]], files: dict | None = None, **kw) -> None:
-        label = ", ".join(f"{name}={values[0][:20]!r}" for name, values in list(fields.items())[:6])
+    def send(
+        self, method: str, path: str, fields: dict[str, list[bytes]], files: dict | None = None, label: str = ""
+    ) -> None:
         if method == "get":
             query = urlencoded(fields).decode()
-            response = self.client.get(path + ("?" + query if query else ""), **kw)
+            response = self.client.get(path + ("?" + query if query else ""))
         elif files is not None:
             body = multipart(fields, files)
-            response = self.client.post(path, data=body, content_type=f"multipart/form-data; boundary={BOUNDARY}", **kw)
+            response = self.client.post(path, data=body, content_type=f"multipart/form-data; boundary={BOUNDARY}")
         else:
-            response = self.client.post(
-                path, data=urlencoded(fields), content_type="application/x-www-form-urlencoded", **kw
-            )
+            response = self.client.post(path, data=urlencoded(fields), content_type="application/x-www-form-urlencoded")
         self.count += 1
         if response.status_code >= 500:
             exc = getattr(response, "exc_info", None)
             why = f"{exc[0].__name__}: {str(exc[1])[:200]}" if exc else ""
-            self.failures.append(f"{method.upper()} {path[:120]} [{label}] → {response.status_code} {why}")
+            self.failures.append(f"{method.upper()} {path[:120]} [{label[:300]}] → {response.status_code} {why}")
 
 
-def hostile_variants(baseline: dict[str, list[str]], names: list[str]) -> Iterator[dict[str, list[bytes]]]:
-    """Every field gets every corpus value (rotated, so one request carries one value per
-    field), then each field alone gets the long value with the others at their baseline."""
+def hostile_variants(baseline: dict[str, list[str]], names: list[str]) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
+    """(what is hostile, the fields): every field gets every corpus value (rotated, so one
+    request carries one value per field), then each field alone gets the long value with the
+    others at their baseline."""
     base = {name: [value.encode() for value in values] or [b""] for name, values in baseline.items()}
     for name in names:
         base.setdefault(name, [b""])
     ordered = sorted(base)
     for shift in range(len(CORPUS)):
-        yield {name: [CORPUS[(shift + index) % len(CORPUS)][1]] for index, name in enumerate(ordered)}
+        kinds = {name: CORPUS[(shift + index) % len(CORPUS)] for index, name in enumerate(ordered)}
+        label = ", ".join(f"{name}={kind}" for name, (kind, _) in kinds.items())
+        yield label, {name: [value] for name, (_, value) in kinds.items()}
     for name in ordered:
-        yield {**base, name: [LONG]}
+        if name != "csrfmiddlewaretoken":
+            yield f"{name}=long, the rest as on the page", {**base, name: [LONG]}
 
 
 STATS = {"requests": 0, "seconds": 0.0}
@@ -387,12 +392,14 @@ def test_no_input_gets_a_server_error(route, company, recruiter, form_sources):
         if method == "get" and not names:
             sweep.send("get", path, {})
             continue
-        for variant in hostile_variants(baseline, names):
-            uploads = {name: (FILE_NAMES[i % len(FILE_NAMES)], LONG_CONTENT_TYPE) for i, name in enumerate(files)}
-            sweep.send(method, path, variant, uploads if files else None)
+        for shift, (label, variant) in enumerate(hostile_variants(baseline, names)):
+            uploads = {
+                name: (FILE_NAMES[(shift + i) % len(FILE_NAMES)], LONG_CONTENT_TYPE) for i, name in enumerate(files)
+            }
+            sweep.send(method, path, variant, uploads if files else None, label)
     for bad_path in hostile_paths(route) if route.parameters else []:
-        sweep.send("get", bad_path, {})
-        sweep.send("post", bad_path, {"x": [b"\x00"]})
+        sweep.send("get", bad_path, {}, label="bad path")
+        sweep.send("post", bad_path, {"x": [b"\x00"]}, label="bad path")
 
     STATS["requests"] += sweep.count
     STATS["seconds"] += time.monotonic() - started
@@ -408,7 +415,8 @@ def test_the_sweep_reaches_the_forms_behind_the_pages(company, recruiter, form_s
     assert "candidates:list" in form_sources["candidates:list"]
     client = Client()
     client.force_login(recruiter)
-    [upload] = [t for t in find_targets(client, reverse("candidates:import")) if t.method == "post"]
+    targets = find_targets(client, reverse("candidates:import"))
+    [upload] = [t for t in targets if t.method == "post" and t.route == "candidates:import"]
     assert upload.files == {"file"}
 
 
