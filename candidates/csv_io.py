@@ -132,7 +132,7 @@ def _refuse_binary(data: bytes) -> None:
 
 def decode(data: bytes) -> tuple[str, str]:
     """(text, encoding name). UTF-8 first: CP932 would 'decode' many UTF-8 files into mojibake.
-    Text the database cannot hold (NUL) comes back as U+FFFD, visible in the preview."""
+    Text the database cannot hold (NUL) is taken out (hrmos.text)."""
     _refuse_binary(data)
     try:
         return storable(data.decode("utf-8-sig")), "UTF-8"

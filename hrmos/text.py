@@ -2,10 +2,13 @@
 
 PostgreSQL's text and jsonb columns cannot hold the NUL character, and UTF-8 cannot encode a
 lone surrogate (what Python leaves for undecodable bytes of an email header, or a JSON
-"\\ud800"). Such text is cleaned here before it reaches a query: each such character becomes
-U+FFFD (�), so what was cleaned stays visible instead of silently gone. Every door uses `storable`:
-`StorableInputMiddleware` for request parameters, file names and cookies; the inbound-email
-parser; the CSV import; the LINE webhook's stored events.
+"\\ud800"). `storable` cleans such text before it reaches a query: NUL is taken out (nobody
+types it; it is debris of a broken encoder), a lone surrogate becomes U+FFFD (something was
+there). The doors that use it: `StorableInputMiddleware` for query parameters, uploaded file
+names and types, cookies and the path; the inbound-email parser; the CSV import; the LINE
+webhook's stored events. Form fields posted by a person are not changed behind their back:
+Django's form fields refuse NUL with a message (ProhibitNullCharactersValidator), and the
+custom-form answer page takes it out and says so.
 """
 
 import os
@@ -14,7 +17,6 @@ from collections.abc import Callable
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, cast
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.utils.datastructures import MultiValueDict
 
@@ -27,28 +29,31 @@ FALLBACK_CONTENT_TYPE = "application/octet-stream"
 CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 
 
-def storable(text: str) -> str:
-    """`text` with NUL characters and lone surrogates replaced by U+FFFD."""
-    return UNSTORABLE.sub(REPLACEMENT, text) if UNSTORABLE.search(text) else text
+def storable(text: str, *, nul: str = "") -> str:
+    """`text` without NUL characters (or with `nul` in their place) and with lone surrogates
+    replaced by U+FFFD."""
+    if not UNSTORABLE.search(text):
+        return text
+    return UNSTORABLE.sub(lambda match: nul if match.group() == "\x00" else REPLACEMENT, text)
 
 
 def is_storable(text: str) -> bool:
     return UNSTORABLE.search(text) is None
 
 
-def storable_json(value: Any) -> tuple[Any, bool]:
+def storable_json(value: Any, *, nul: str = "") -> tuple[Any, bool]:
     """`value` (decoded JSON) with every string, keys too, made storable; and whether any changed."""
     if isinstance(value, str):
-        clean = storable(value)
+        clean = storable(value, nul=nul)
         return clean, clean != value
     if isinstance(value, list):
-        items = [storable_json(item) for item in value]
+        items = [storable_json(item, nul=nul) for item in value]
         return [item for item, _ in items], any(changed for _, changed in items)
     if isinstance(value, dict):
         result, changed = {}, False
         for key, item in value.items():
-            clean_key, key_changed = storable_json(key)
-            result[clean_key], item_changed = storable_json(item)
+            clean_key, key_changed = storable_json(key, nul=nul)
+            result[clean_key], item_changed = storable_json(item, nul=nul)
             changed = changed or key_changed or item_changed
         return result, changed
     return value, False
@@ -106,9 +111,9 @@ def _needs_cleaning(data: QueryDict) -> bool:
 
 
 class StorableInputMiddleware:
-    """Request parameters (GET, form POST), uploaded file names and cookies are made storable
-    before any view sees them, so no view has to think about NUL. A path holding NUL names
-    nothing: 404."""
+    """Query parameters, uploaded files' names and types, and cookies are made storable before
+    any view sees them, so no view has to think about them. A path holding NUL names nothing:
+    404. Posted form fields are left to the forms (see the module's docstring)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -120,27 +125,12 @@ class StorableInputMiddleware:
             request.GET = _clean_query(request.GET)
         if any(not is_storable(key) or not is_storable(value) for key, value in request.COOKIES.items()):
             request.COOKIES = {storable(key): storable(value) for key, value in request.COOKIES.items()}
-        if request.method == "POST" and self._is_form(request):
-            self._clean_form(request)
+        if request.method == "POST" and request.content_type == "multipart/form-data":
+            self._clean_files(request)
         return self.get_response(request)
 
     @staticmethod
-    def _is_form(request: HttpRequest) -> bool:
-        if request.content_type == "multipart/form-data":
-            return True
-        # A urlencoded body too big for request.POST is left to the view (it answers 400, or
-        # reads the raw body, like the inbound-email door).
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return False
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        return request.content_type == "application/x-www-form-urlencoded" and (limit is None or length <= limit)
-
-    @staticmethod
-    def _clean_form(request: HttpRequest) -> None:
-        if _needs_cleaning(request.POST):
-            request.POST = _clean_query(request.POST)
+    def _clean_files(request: HttpRequest) -> None:
         files: MultiValueDict = request.FILES
         for upload in (upload for uploads in files.lists() for upload in uploads[1]):
             if upload.name is not None and not is_storable(upload.name):

@@ -28,7 +28,7 @@ def test_a_compose_attachment_with_a_long_type_and_name_is_kept(recruiter_client
 def test_file_names_keep_their_extension_when_shortened():
     assert file_name("a" * 300 + ".xlsx") == "a" * 250 + ".xlsx"
     assert file_name("short.pdf") == "short.pdf"
-    assert file_name("a\x00b.pdf") == "a\ufffdb.pdf"
+    assert file_name("a\x00b.pdf") == "ab.pdf"
     assert len(disk_name("履" * 300 + ".pdf").encode()) <= 120 and disk_name("履" * 300 + ".pdf").endswith(".pdf")
     assert disk_name("..\\..\\evil.exe") == "evil.exe"
 

@@ -30,7 +30,7 @@ from typing import Any
 from django.db import DatabaseError, InterfaceError, OperationalError, connections, router, transaction
 from django.utils import timezone
 
-from hrmos.text import storable_json
+from hrmos.text import REPLACEMENT, storable_json
 from line_integration.models import LineWebhookEvent
 from line_integration.processing import tasks
 
@@ -111,7 +111,7 @@ def sanitized(events: list[Any]) -> list[Any]:
     """The events with NUL characters made storable, each changed event marked as such."""
     cleaned = []
     for event in events:
-        clean, changed = storable_json(event)
+        clean, changed = storable_json(event, nul=REPLACEMENT)
         if changed and isinstance(clean, dict):
             clean[SANITIZED_KEY] = SANITIZED_NOTE
         cleaned.append(clean)
