@@ -352,6 +352,16 @@ def hostile_variants(baseline: dict[str, list[str]], names: list[str]) -> Iterat
 STATS = {"requests": 0, "seconds": 0.0}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _report_the_size(request: pytest.FixtureRequest) -> Iterator[None]:
+    """How many requests the sweep sent and how long they took, on the terminal (not a check)."""
+    yield
+    if STATS["requests"]:
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"hostile-input sweep: {STATS['requests']} requests in {STATS['seconds']:.1f} s")
+
+
 @pytest.fixture(autouse=True)
 def _line_and_mail(settings):
     # Nothing in this sweep may reach a real LINE: a refused port answers at once.
@@ -481,8 +491,3 @@ def test_the_line_webhook_never_answers_5xx(company):
                 path, data=body, content_type="application/json", headers={"x-line-signature": signature}
             )
             assert response.status_code < 500, (body[:100], response.status_code)
-
-
-def test_report_the_sweep_size():
-    """Not a check: prints how many requests the sweep above sent and how long they took."""
-    print(f"\nhostile sweep: {STATS['requests']} requests in {STATS['seconds']:.1f} s")
