@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from candidates import csv_io
 from candidates.management.commands import seed_demo
-from candidates.models import Agent, Candidate, Company
+from candidates.models import Agent, Candidate
+from hrmos.models import Company
 from tests.conftest import make_candidate, make_recruiter
 from tests.customforms_support import PNG
 from tests.test_csv_import import confirm, preview, upload

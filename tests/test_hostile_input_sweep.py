@@ -356,10 +356,10 @@ STATS = {"requests": 0, "seconds": 0.0}
 def _report_the_size(request: pytest.FixtureRequest) -> Iterator[None]:
     """How many requests the sweep sent and how long they took, on the terminal (not a check)."""
     yield
-    if STATS["requests"]:
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"hostile-input sweep: {STATS['requests']} requests in {STATS['seconds']:.1f} s")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if STATS["requests"] and capture is not None:
+        with capture.global_and_fixture_disabled():
+            print(f"\nhostile-input sweep: {STATS['requests']} requests in {STATS['seconds']:.1f} s")
 
 
 @pytest.fixture(autouse=True)
