@@ -21,9 +21,13 @@ from django.utils import timezone
 from candidates.models import Agent, Candidate, Stage, graduation_year_bounds
 from candidates.search import to_katakana
 from hrmos.models import Company
+from hrmos.text import storable
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
+# Our own export has 15 columns and ATS exports a few dozen; the preview shows one mapping row
+# per column, so a file far wider than any real one is refused before anything is kept.
+MAX_COLUMNS = 200
 BOM = "\ufeff"
 DUPLICATE_EMAIL_MESSAGE = "このメールアドレスの候補者はすでに登録されています。"
 
@@ -103,14 +107,39 @@ EXPORT_EXTRA_HEADERS = ("登録日時",)  # not imported: the importing company 
 # ---------------------------------------------------------------------------- reading a file
 
 
+# Magic numbers of files people pick by mistake instead of the CSV (an Excel workbook is a zip).
+BINARY_SIGNATURES = {
+    b"PK\x03\x04": "Excelブック（.xlsx）などの圧縮ファイル",
+    b"\xd0\xcf\x11\xe0": "Excelブック（.xls）",
+    b"%PDF": "PDF",
+    b"\x89PNG": "PNG画像",
+    b"\xff\xd8\xff": "JPEG画像",
+    b"GIF8": "GIF画像",
+}
+SAVE_AS_CSV = "Excelで開き、「名前を付けて保存」で「CSV UTF-8（コンマ区切り）」を選んで保存してください。"
+
+
+def _refuse_binary(data: bytes) -> None:
+    """A file that is not text at all says so, instead of 'decoding' into odd columns."""
+    for signature, kind in BINARY_SIGNATURES.items():
+        if data.startswith(signature):
+            raise CsvFileError(f"CSVファイルではありません（{kind}のようです）。{SAVE_AS_CSV}")
+    sample = data[:4096]
+    controls = sum(1 for byte in sample if byte < 0x20 and byte not in b"\t\r\n")
+    if sample and controls > max(2, len(sample) // 100):
+        raise CsvFileError(f"CSVファイルではありません（文字ではないデータが含まれています）。{SAVE_AS_CSV}")
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding name). UTF-8 first: CP932 would 'decode' many UTF-8 files into mojibake."""
+    """(text, encoding name). UTF-8 first: CP932 would 'decode' many UTF-8 files into mojibake.
+    Text the database cannot hold (NUL) is taken out (hrmos.text)."""
+    _refuse_binary(data)
     try:
-        return data.decode("utf-8-sig"), "UTF-8"
+        return storable(data.decode("utf-8-sig")), "UTF-8"
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("cp932"), "Shift_JIS (CP932)"
+        return storable(data.decode("cp932")), "Shift_JIS (CP932)"
     except UnicodeDecodeError as exc:
         raise CsvFileError(
             "ファイルの文字コードを判別できませんでした。"
@@ -118,16 +147,37 @@ def decode(data: bytes) -> tuple[str, str]:
         ) from exc
 
 
+CSV_PROBLEMS = {
+    "unexpected end of data": '閉じられていない「"」（ダブルクォート）があります',
+    "expected after": '「"」で囲んだ値のすぐ後に、区切りの「,」以外の文字があります',
+}
+
+
+def _records(text: str) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records = []
+    try:
+        for row in reader:
+            if len(row) > MAX_COLUMNS:
+                raise CsvFileError(
+                    f"{reader.line_num}行目の列が多すぎます（{len(row):,}列）。{MAX_COLUMNS}列までにしてください。"
+                )
+            records.append(row)
+    except csv.Error as exc:
+        problem = next((text for key, text in CSV_PROBLEMS.items() if key in str(exc)), str(exc))
+        raise CsvFileError(
+            f"CSVの形式が正しくありません（{reader.line_num}行目付近: {problem}）。"
+            "Excelなどで開いて確認し、CSV形式で保存し直してください。"
+        ) from exc
+    return records
+
+
 def read_rows(data: bytes) -> tuple[str, list[str], list[list[str]]]:
     """(encoding, header, data rows); blank rows are dropped, short rows padded."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise CsvFileError(f"ファイルが大きすぎます（{MAX_UPLOAD_BYTES // (1024 * 1024)}MBまで）。分割してください。")
     text, encoding = decode(data)
-    try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise CsvFileError(f"CSVとして読み取れませんでした（{exc}）。") from exc
-    records = [row for row in records if any(cell.strip() for cell in row)]
+    records = [row for row in _records(text) if any(cell.strip() for cell in row)]
     if not records:
         raise CsvFileError("ファイルにデータがありません。1行目に見出し、2行目から候補者を入れてください。")
     header = [cell.strip() for cell in records[0]]
@@ -202,12 +252,16 @@ class Validation:
         return not self.file_errors and not self.error_rows
 
 
-def _cell(text: str) -> str:
-    # Our export prefixes formula-like cells with ' (see safe_cell); take it off again.
-    text = text.strip()
-    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
-        text = text[1:]
-    return text
+def _cell(text: str, *, from_export: bool) -> str:
+    # Our export prefixes an apostrophe to cells it escapes (see safe_cell); only a file with
+    # the export's own header had that done, so only there is it taken off, exactly.
+    if from_export and text[:1] == "'" and text[1:2] in ESCAPED_STARTS:
+        return text[1:]
+    return text.strip()
+
+
+def is_export(header: list[str]) -> bool:
+    return header == [*(title for title, _ in EXPORT_COLUMNS), *EXPORT_EXTRA_HEADERS]
 
 
 def _split_name(text: str) -> tuple[str, str]:
@@ -238,7 +292,10 @@ _PHONE = re.compile(r"^[0-9+\-() ]+$")
 
 
 def _agent_key(agency: str, contact: str, email: str) -> tuple[str, str, str]:
-    return (unicodedata.normalize("NFKC", agency).strip(), contact.strip(), email.strip().lower())
+    def name(text: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", text).split())
+
+    return (name(agency), name(contact), email.strip().lower())
 
 
 def _email_error(email: str) -> str | None:
@@ -253,14 +310,19 @@ def validate(company: Company, header: list[str], rows: list[list[str]], mapping
     """Interpret every row with the mapping and collect every problem; writes nothing."""
     stages = {unicodedata.normalize("NFKC", s.name).strip(): s for s in Stage.objects.for_company(company)}
     first_stage = min(stages.values(), key=lambda s: s.position) if stages else None
-    existing_agents = {
-        _agent_key(a.agency_name, a.contact_name, a.contact_email): a for a in Agent.objects.for_company(company)
-    }
+    existing_agents: dict[tuple[str, str, str], Agent] = {}
+    by_name: dict[tuple[str, str], tuple[str, str, str]] = {}  # (agency, contact) → the oldest agent's key
+    for agent in Agent.objects.for_company(company).order_by("pk"):
+        key = _agent_key(agent.agency_name, agent.contact_name, agent.contact_email)
+        existing_agents.setdefault(key, agent)
+        by_name.setdefault(key[:2], key)
     columns = {key: index for index, key in enumerate(mapping) if key}
     low, high = graduation_year_bounds()
 
+    from_export = is_export(header)
+
     def raw(row: list[str], key: str) -> str:
-        return _cell(row[columns[key]]) if key in columns else ""
+        return _cell(row[columns[key]], from_export=from_export) if key in columns else ""
 
     emails = {raw(row, "email").lower() for row in rows} - {""}
     taken = set(Candidate.objects.for_company(company).filter(email__in=emails).values_list("email", flat=True))
@@ -334,6 +396,9 @@ def validate(company: Company, header: list[str], rows: list[list[str]], mapping
                 errors.append("エージェント担当者の" + message)
             else:
                 key = _agent_key(agency, contact, agent_email)
+                if not key[2] and key not in existing_agents:
+                    # No email in the file: the agent registered under that name is the one meant.
+                    key = by_name.get(key[:2], key)
                 result.agent_key = key
                 if key not in existing_agents and key not in new_agents:
                     new_agents[key] = Agent(
@@ -390,11 +455,15 @@ class Echo:
         return value
 
 
+# A cell starting with = + - @ (or a tab or CR before one) is a formula to Excel (CSV
+# injection); a leading apostrophe makes Excel read it as text. A value that itself starts
+# with an apostrophe gets one too, so import can take exactly one off and the round trip is exact.
+ESCAPED_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
 def safe_cell(value: object) -> str:
-    # A cell starting with = + - @ is a formula to Excel (CSV injection); a leading ' makes it
-    # text. Import strips it again, so the round trip is exact.
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text.startswith(ESCAPED_STARTS) else text
 
 
 def export_row(candidate: Candidate) -> list[str]:

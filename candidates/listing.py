@@ -18,6 +18,7 @@ from candidates import extensions
 from candidates.models import Candidate
 from candidates.search import MIN_SUBSTRING_LENGTH, search_terms
 from hrmos.tenancy import scoped
+from hrmos.text import query_dict
 
 DEFAULT_SORT = "-created"
 # key → (label, ordering). Every ordering ends in a unique column so pages never overlap.
@@ -135,7 +136,7 @@ def selected_candidates(request: HttpRequest, post_data: QueryDict) -> QuerySet[
     filter; otherwise the `ids` values. Scoped: another company's ids simply match nothing.
     """
     if post_data.get("all_matching") == "1":
-        return filtered_candidates(request, QueryDict(post_data.get("query", "")))
+        return filtered_candidates(request, query_dict(post_data.get("query", "")))
     ids = {int(value) for value in post_data.getlist("ids") if value.isdigit() and len(value) <= 18}
     return base_queryset(request).filter(pk__in=ids).order_by(*SORTS[DEFAULT_SORT][1])
 

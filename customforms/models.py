@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from pathlib import PurePath
 
 from django.conf import settings
 from django.db import models
@@ -17,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from candidates.models import Candidate
 from hrmos.tenancy import CompanyOwned
+from hrmos.text import disk_name
 
 
 class Form(CompanyOwned):
@@ -192,7 +192,7 @@ class FormResponse(CompanyOwned):
 
 
 def answer_file_path(instance: FormAnswer, filename: str) -> str:
-    return f"customforms/{instance.company_id}/{uuid.uuid4().hex}/{PurePath(filename).name}"
+    return f"customforms/{instance.company_id}/{uuid.uuid4().hex}/{disk_name(filename)}"
 
 
 class FormAnswer(CompanyOwned):

@@ -76,6 +76,7 @@ MIDDLEWARE = [
     # Answers LINE webhook POSTs before the rest (sessions, CSRF, auth…): see line_integration/webhook.py.
     "line_integration.webhook.views.WebhookMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "hrmos.text.StorableInputMiddleware",  # NUL and lone surrogates out of parameters, names, cookies
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -13,6 +13,7 @@ urlpatterns = [
     path("settings/line/unlink/", views.unlink, name="unlink"),
     path("settings/line/webhook/", views.setup_webhook, name="setup_webhook"),
     path("settings/line/quota/", views.quota, name="quota"),
+    path("settings/line/forget-secrets/", views.forget_secrets, name="forget_secrets"),
     # Friend registration (public pages for candidates; see friend_views.py).
     path("line/friend/retry/<uuid:attempt_id>/", friend_views.friend_retry, name="friend_retry"),
     path("line/friend/result/<uuid:attempt_id>/", friend_views.friend_result, name="friend_result"),

@@ -9,7 +9,6 @@ The delivery row is the source of truth; Celery messages only wake workers up.
 import os
 import time
 import uuid
-from pathlib import PurePath
 
 from django.conf import settings
 from django.db import models
@@ -19,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from candidates.models import Candidate
 from hrmos.models import Company
 from hrmos.tenancy import CompanyOwned
+from hrmos.text import disk_name
 
 
 def uuid7() -> uuid.UUID:
@@ -152,7 +152,7 @@ class Send(CompanyOwned):
 
 
 def send_attachment_path(instance: "SendAttachment", filename: str) -> str:
-    return f"messaging/sends/{instance.company_id}/{uuid.uuid4().hex}/{PurePath(filename).name}"
+    return f"messaging/sends/{instance.company_id}/{uuid.uuid4().hex}/{disk_name(filename)}"
 
 
 class SendAttachment(CompanyOwned):
@@ -270,7 +270,7 @@ class Message(CompanyOwned):
 
 
 def message_attachment_path(instance: "MessageAttachment", filename: str) -> str:
-    return f"messaging/messages/{instance.company_id}/{uuid.uuid4().hex}/{PurePath(filename).name}"
+    return f"messaging/messages/{instance.company_id}/{uuid.uuid4().hex}/{disk_name(filename)}"
 
 
 class MessageAttachment(CompanyOwned):

@@ -156,11 +156,16 @@ def unguarded(text: str) -> str:
     return text.replace("{" + VALUE_GUARD, "{")
 
 
-def render_for_recipient(subject: str, body: str, context: RecipientContext, *, friend_invitation: bool) -> Rendered:
+def render_for_recipient(
+    subject: str, body: str, context: RecipientContext, *, friend_invitation: bool, line: bool = True
+) -> Rendered:
     """The recipient's copies. Personal links (the friend-registration URL, registered link
     placeholders) stay as `{{name}}` in the email and LINE copies, to be minted as each goes
     out (`fill_links`); the timeline copy shows a stand-in for them. Values are inserted
-    verbatim: a `{{…}}` inside one (a candidate's answer) is never substituted."""
+    verbatim: a `{{…}}` inside one (a candidate's answer) is never substituted.
+
+    `line=False` leaves the LINE copy out: only a send that goes to LINE is limited by LINE's
+    size (`split_for_line` raises ValueError on text that cannot fit)."""
     names = placeholders_in(subject, body)
     values = {name: guarded(value) for name, value in context.values(names).items()}
     links = frozenset(names) & placeholders.link_names()
@@ -179,7 +184,7 @@ def render_for_recipient(subject: str, body: str, context: RecipientContext, *, 
         subject=unguarded(rendered_subject),
         email_body=email_body,
         timeline_body=timeline_body,
-        line_texts=split_for_line(line_text(rendered_subject, line_body), room=room),
+        line_texts=split_for_line(line_text(rendered_subject, line_body), room=room) if line else [],
     )
 
 

@@ -465,3 +465,15 @@ def _webhook_error(company: Company, actor: User | None, exc: LineError, headlin
         detail = f"LINEからのエラー: {exc.message}"
     log_action(company, actor, "line.webhook_failed", f"{headline}{detail}"[:300], kind=str(exc.kind))
     return WebhookSetupError(f"{headline}{detail}")
+
+
+ENCRYPTED_FIELDS = ("messaging_channel_secret", "login_channel_secret", "access_token")
+
+
+@transaction.atomic
+def forget_unreadable_secrets(company: Company, actor: User | None) -> None:
+    """After a key rotation lost the old key: blank the stored secrets (written without
+    reading them, as they cannot be read), so the recruiter can enter them again with 連携する.
+    The channels, the bot and the friends stay as they were."""
+    LineIntegration.objects.filter(company=company).update(**dict.fromkeys(ENCRYPTED_FIELDS, ""))
+    log_action(company, actor, "line.secrets_forgotten", "読み取れないシークレットを消去しました（再入力が必要）")

@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
+from hrmos.fields import FieldDecryptionError
 from hrmos.http import RecruiterRequest
 from hrmos.models import AuditEvent, Company
 from hrmos.tenancy import request_company
@@ -65,10 +66,30 @@ def _page(
     return render(request, "line_integration/settings.html", context, status=status)
 
 
+SECRETS_UNREADABLE = (
+    "保存されているLINEのシークレットを読み取れないため、表示できません。LINE連携設定の画面で対処方法をご確認ください。"
+)
+
+
 @require_GET
 def settings_page(request: HttpRequest) -> HttpResponse:
     company = request_company(request)
-    return _page(request, company, _integration(company))
+    try:
+        return _page(request, company, _integration(company))
+    except FieldDecryptionError:
+        # A key rotation that dropped the key the secrets were saved with: say so, and how to recover.
+        return render(request, "line_integration/secrets_unreadable.html")
+
+
+@require_POST
+def forget_secrets(request: RecruiterRequest) -> HttpResponse:
+    actions.forget_unreadable_secrets(request_company(request), request.user)
+    messages.warning(
+        request,
+        "読み取れなくなったシークレットを消去しました。"
+        "LINE Developersコンソールで確認したチャネルシークレットを入力し、「連携する」で保存し直してください。",
+    )
+    return redirect("line:settings")
 
 
 @require_POST
@@ -146,10 +167,12 @@ def setup_webhook(request: RecruiterRequest) -> HttpResponse:
 def quota(request: HttpRequest) -> HttpResponse:
     """The month's quota and usage, loaded into the page by htmx (two calls to LINE)."""
     company = request_company(request)
-    integration = _integration(company)
-    context: dict[str, Any] = {"integration": integration}
+    context: dict[str, Any] = {}
     try:
+        context["integration"] = integration = _integration(company)
         context["quota"] = monthly_quota(integration)
+    except FieldDecryptionError:
+        context["quota_error"] = SECRETS_UNREADABLE
     except IntegrationNotLinked:
         context["quota_error"] = "LINE連携を開始すると表示されます。"
     except LineError:

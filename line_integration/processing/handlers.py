@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from hrmos.text import file_name
 from line_integration.api import content
 from line_integration.models import LineAccount, LineIntegration, LineWebhookEvent
 from line_integration.processing import follows
@@ -90,7 +91,8 @@ def _received_message(account: LineAccount, event: LineWebhookEvent, message: di
         provider = message.get("contentProvider") or {}
         provider_type = provider.get("type", "line") if isinstance(provider, dict) else "line"
         if kind == "file":
-            fields.update(file_name=str(message.get("fileName") or "")[:255], file_size=message.get("fileSize"))
+            given = str(message.get("fileName") or "")
+            fields.update(file_name=file_name(given) if given else "", file_size=message.get("fileSize"))
             provider_type = "line"  # files have no contentProvider and are always fetchable
         if message.get("duration") is not None:
             fields["extra"]["duration_ms"] = message["duration"]

@@ -3,9 +3,9 @@
 
 - `parse(body)` → (destination, events), or `MalformedBody`.
 - `sanitized(events)`: PostgreSQL's jsonb cannot hold the NUL character (`\\u0000` in the
-  JSON), so such strings are stored with U+FFFD in its place and the event says so
-  (`SANITIZED_KEY`). The signature was checked over the raw bytes first, so this changes
-  nothing about what is trusted.
+  JSON) or a lone surrogate, so such strings are stored with U+FFFD in its place
+  (`hrmos.text`) and the event says so (`SANITIZED_KEY`). The signature was checked over
+  the raw bytes first, so this changes nothing about what is trusted.
 - `store(company_id, events)`: ONE `INSERT … ON CONFLICT (company, webhookEventId) DO NOTHING`
   (the statement `bulk_create(ignore_conflicts=True)` sends, issued alone in autocommit, so one
   round trip), so a redelivered or duplicated event is stored once. Concurrent requests of one
@@ -30,6 +30,7 @@ from typing import Any
 from django.db import DatabaseError, InterfaceError, OperationalError, connections, router, transaction
 from django.utils import timezone
 
+from hrmos.text import REPLACEMENT, storable_json
 from line_integration.models import LineWebhookEvent
 from line_integration.processing import tasks
 
@@ -97,33 +98,20 @@ def event_values(company_id: int, event: dict[str, Any], received_at: datetime) 
     }
 
 
-NUL = "\x00"
 SANITIZED_KEY = "_sanitized"  # added to a stored event whose strings held NUL characters
 SANITIZED_NOTE = "NUL文字（\\u0000）はデータベースに保存できないため、U+FFFD（�）に置き換えて保存しました"
 
 
-def _without_nul(value: Any) -> tuple[Any, bool]:
-    """`value` with every NUL in its strings (keys too) replaced by U+FFFD, and whether any was."""
-    if isinstance(value, str):
-        return (value.replace(NUL, "\ufffd"), True) if NUL in value else (value, False)
-    if isinstance(value, list):
-        cleaned = [_without_nul(item) for item in value]
-        return [item for item, _ in cleaned], any(changed for _, changed in cleaned)
-    if isinstance(value, dict):
-        result, changed = {}, False
-        for key, item in value.items():
-            clean_key, key_changed = _without_nul(key)
-            result[clean_key], item_changed = _without_nul(item)
-            changed = changed or key_changed or item_changed
-        return result, changed
-    return value, False
+def needs_sanitizing(body: bytes) -> bool:
+    """Whether the JSON may carry a NUL or a lone surrogate: both arrive only as escapes."""
+    return b"\\u0000" in body or b"\\ud" in body or b"\\uD" in body
 
 
 def sanitized(events: list[Any]) -> list[Any]:
     """The events with NUL characters made storable, each changed event marked as such."""
     cleaned = []
     for event in events:
-        clean, changed = _without_nul(event)
+        clean, changed = storable_json(event, nul=REPLACEMENT)
         if changed and isinstance(clean, dict):
             clean[SANITIZED_KEY] = SANITIZED_NOTE
         cleaned.append(clean)

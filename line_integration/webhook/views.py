@@ -64,7 +64,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from line_integration.models import LineIntegration
-from line_integration.webhook.store import MalformedBody, parse, sanitized, store, tidy_connection
+from line_integration.webhook.store import (
+    MalformedBody,
+    needs_sanitizing,
+    parse,
+    sanitized,
+    store,
+    tidy_connection,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -233,9 +240,9 @@ def _receive(request: HttpRequest | RawRequest, public_id: str) -> Answer:
                     raise MalformedBody("destination is not this company's bot")
             if not events:
                 return OK  # LINE's 検証 button and the webhook test
-            if b"\\u0000" in body:  # JSON's only way to carry a NUL; rare, so only then walk the events
+            if needs_sanitizing(body):  # rare, so only then walk the events
                 events = sanitized(events)
-                logger.warning("LINE webhook for company %s: NUL characters replaced before storing", company_id)
+                logger.warning("LINE webhook for company %s: unstorable characters replaced", company_id)
             store(company_id, events)
         except MalformedBody as exc:
             logger.warning("LINE webhook for company %s: malformed body refused: %s", company_id, exc)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from candidates.models import Candidate
 from hrmos.models import Company
 from hrmos.tenancy import company_pk
+from hrmos.text import content_type, file_name
 from messaging import live
 from messaging.models import Channel, Message, MessageAttachment
 
@@ -86,14 +87,15 @@ def _arrived(message: Message) -> None:
 
 def attach_file(message: Message, file: IncomingFile) -> MessageAttachment:
     """Store downloaded LINE content or an email attachment (private, served by a scoped view)."""
+    name = file_name(file.name)
     attachment = MessageAttachment(
         company_id=message.company_id,
         message=message,
-        name=file.name,
+        name=name,
         size=len(file.data),
-        content_type=file.content_type,
+        content_type=content_type(file.content_type),
     )
-    attachment.file.save(file.name, ContentFile(file.data), save=False)
+    attachment.file.save(name, ContentFile(file.data), save=False)
     attachment.save()
     return attachment
 

@@ -52,6 +52,7 @@ from django.views.decorators.http import require_POST
 from candidates.models import Candidate
 from hrmos.audit import log_action
 from hrmos.models import Company
+from hrmos.text import content_type, file_name, storable
 from messaging.receiving import inbound
 from messaging.receiving.inbox import REJECTED_EMAIL_ACTION
 
@@ -110,7 +111,7 @@ def _header(message: EmailMessage, name: str) -> str:
         value = message.get(name)
     except (ValueError, LookupError):  # a header the parser cannot decode
         return ""
-    return str(value or "").strip()
+    return storable(str(value or "")).strip()
 
 
 def _addresses(message: EmailMessage, recipients: Sequence[str]) -> list[str]:
@@ -130,7 +131,7 @@ def _text_of(part: MIMEPart) -> str:
         return ""
     if part.get_content_type() == "text/html":
         text = unescape(strip_tags(text))
-    return text.replace("\r\n", "\n").strip()
+    return storable(text).replace("\r\n", "\n").strip()
 
 
 def _body(message: EmailMessage) -> str:
@@ -144,8 +145,17 @@ def _attachments(message: EmailMessage) -> list[inbound.IncomingFile]:
         data = part.get_payload(decode=True)
         if not isinstance(data, bytes):
             continue
-        name = part.get_filename() or f"attachment-{index}"
-        files.append(inbound.IncomingFile(name=name[:255], data=data, content_type=part.get_content_type()))
+        try:
+            name = part.get_filename() or ""
+        except (ValueError, LookupError):
+            name = ""
+        files.append(
+            inbound.IncomingFile(
+                name=file_name(name or f"attachment-{index}"),
+                data=data,
+                content_type=content_type(part.get_content_type()),
+            )
+        )
     return files
 
 

@@ -225,9 +225,14 @@ def preview(
         sender_department=sender_department,
     )
     context = rendering.context_for(candidate, company, sender_name, scope)
-    rendered = rendering.render_for_recipient(
-        draft.subject, draft.body, context, friend_invitation=draft.include_friend_invitation
-    )
+    try:
+        rendered = rendering.render_for_recipient(
+            draft.subject, draft.body, context, friend_invitation=draft.include_friend_invitation
+        )
+    except ValueError:  # too long for LINE: the preview says so, and validate() refuses it if LINE is on
+        rendered = rendering.render_for_recipient(
+            draft.subject, draft.body, context, friend_invitation=draft.include_friend_invitation, line=False
+        )
     return dataclasses.replace(rendered, line_texts=[rendering.as_shown(text) for text in rendered.line_texts])
 
 
@@ -429,7 +434,7 @@ def _insert_messages(
             sender_department=send.sender_department,
         )
         rendered = rendering.render_for_recipient(
-            send.subject, draft.body, context, friend_invitation=draft.include_friend_invitation
+            send.subject, draft.body, context, friend_invitation=draft.include_friend_invitation, line=False
         )
         message_rows.append(messages.row(candidate=pk, subject=rendered.subject[:300], body=rendered.timeline_body))
     ids = bulk.insert_with_ids(messages, message_rows)

@@ -132,6 +132,7 @@ def edit_scheduled_send(
                 draft.body,
                 rendering.context_for(message.candidate, send.company, send.sender_name, scope),
                 friend_invitation=send.include_friend_invitation,
+                line=False,  # the timeline copy only; LINE copies are made when it goes out
             )
             message.subject, message.body, message.occurred_at = (
                 rendered.subject,

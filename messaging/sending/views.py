@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from candidates.detail import candidate_or_404
 from candidates.listing import selected_candidates
 from candidates.models import Candidate
+from hrmos.fields import FieldDecryptionError
 from hrmos.http import RecruiterRequest
 from hrmos.tenancy import get_scoped_or_404, request_company
 from line_integration.api import quota as line_quota
@@ -301,8 +302,12 @@ def quota_guard(request: HttpRequest) -> HttpResponse:
         needed = max(0, min(int(request.GET.get("n", "0")), 10_000_000))
     except ValueError:
         needed = 0
-    integration = rules.integration_for(company)
     context: dict = {"needed": needed, "quota": None, "error": ""}
+    try:
+        integration = rules.integration_for(company)
+    except FieldDecryptionError:
+        context["error"] = "保存されているLINEのシークレットを読み取れないため、今月の送信数を確認できません。"
+        return render(request, "messaging/_quota.html", context)
     if integration is None or not integration.is_linked:
         context["error"] = rules.REASON_UNLINKED
     else:

@@ -1,8 +1,10 @@
 """`python manage.py seed_demo`: a demo company, a recruiter login and ~50 candidates.
 
 Idempotent: the company is found by name (so its public_id, which appears in LINE URLs, is
-created once), the login is created once, and each candidate and agent is created only if
-its email / name is not there yet. Running it again changes nothing and prints the same login.
+created once), the login is created once, each agent only if its name is not there yet, and
+the candidates only on the first run (an audit event marks it), so candidates the recruiter
+deleted stay deleted. Running it again changes nothing and prints the same login, whatever
+the recruiter did to the data meanwhile.
 The data is generated from a fixed seed, so every run wants the same rows.
 """
 
@@ -16,13 +18,15 @@ from django.utils import timezone
 
 from candidates.models import Agent, Candidate, Stage, ensure_default_stages
 from candidates.signals import demo_seeded
-from hrmos.models import Company, User
+from hrmos.audit import log_action
+from hrmos.models import AuditEvent, Company, User
 
 COMPANY_NAME = "株式会社デモ商事"
 USERNAME = "demo"
 PASSWORD = "demo-pass-2027"  # noqa: S105 (a local demo login, printed on purpose)
 URL = "http://localhost:8000/"
 CANDIDATE_COUNT = 50
+SEEDED_ACTION = "demo.seeded"  # in the audit trail: the demo candidates were created once
 
 # (surname, kana, romaji)
 SURNAMES = [
@@ -246,9 +250,13 @@ class Command(BaseCommand):
         fallback_stage = min(stages.values(), key=lambda stage: stage.position)
         agents: dict[tuple[str, str], Agent] = {}
         for agency, contact, email in AGENCIES:
-            agents[(agency, contact)], _ = Agent.objects.for_company(company).get_or_create(
-                company=company, agency_name=agency, contact_name=contact, defaults={"contact_email": email}
+            # The recruiter may have added the same agent again (by hand or by CSV): take the oldest.
+            same = Agent.objects.for_company(company).filter(agency_name=agency, contact_name=contact)
+            agents[(agency, contact)] = same.order_by("pk").first() or Agent.objects.create(
+                company=company, agency_name=agency, contact_name=contact, contact_email=email
             )
+        if AuditEvent.objects.filter(company=company, action=SEEDED_ACTION).exists():
+            return 0  # seeded before: candidates missing now were deleted by the recruiter
         existing = set(Candidate.objects.for_company(company).values_list("email", flat=True))
         now = timezone.now()
         created = 0
@@ -276,4 +284,5 @@ class Command(BaseCommand):
             registered = now - timedelta(days=person["days_ago"], hours=person["days_ago"] % 9)
             Candidate.objects.filter(pk=candidate.pk).update(created_at=registered, updated_at=registered)
             created += 1
+        log_action(company, None, SEEDED_ACTION, f"デモ用の候補者を{created}名登録しました")
         return created
