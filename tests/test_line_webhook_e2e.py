@@ -5,6 +5,7 @@ webhook changes nothing."""
 
 import pytest
 import requests
+from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -52,7 +53,7 @@ def test_a_candidates_text_sticker_and_pdf_reach_the_recruiter(
 
     timeline = client.get(reverse("messaging:timeline", args=[candidate.pk])).content.decode()
     assert "はじめまして。説明会の資料、ありがとうございました！" in timeline
-    assert "stickershop.line-scdn.net/stickershop/v1/sticker/1988/android/sticker.png" in timeline
+    assert f"{settings.LINE_STICKER_BASE}/stickershop/v1/sticker/1988/android/sticker.png" in timeline
     pdf = MessageAttachment.objects.get()
     assert "履歴書.pdf" in timeline and reverse("messaging:message_attachment", args=[pdf.pk]) in timeline
 

@@ -101,6 +101,9 @@ def test_a_line_reply_appears_on_the_open_line_tab_and_inbox_without_a_reload(
     timeline.goto(f"{live_server.url}{reverse('messaging:timeline', args=[candidate.pk])}")
     reading = timeline.locator("[data-live-item]", has_text="以前のメッセージ 20")
     reading.scroll_into_view_if_needed()
+    # Measure once a poll finds nothing new: the page's first redraw (未読 marks) is behind us.
+    with timeline.expect_response(lambda response: "/timeline/live/" in response.url and response.status == 204):
+        pass
     before = reading.bounding_box()
     post_reply(live_server, linked_company, line_pair, "タイムラインにも届きます", 3)
     expect(timeline.locator("#timeline-entries")).to_contain_text("タイムラインにも届きます")
