@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from candidates.detail import candidate_or_404, detail_context
@@ -220,7 +221,15 @@ def attendance(request: HttpRequest, event_pk: int) -> HttpResponse:
         messages.error(request, "参加者を選んでください。")
     else:
         messages.success(request, f"{changed}名の出欠を「{Application.Status(status).label}」にしました。")
-    return redirect(request.POST.get("next") or reverse("events:detail", args=[event.pk]))
+    return redirect(_back_to(request, reverse("events:detail", args=[event.pk])))
+
+
+def _back_to(request: HttpRequest, default: str) -> str:
+    """The page the form came from (`next`), when it is a path on this site; else `default`."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
 
 
 @require_http_methods(["GET", "POST"])

@@ -10,6 +10,7 @@ class MessagingConfig(AppConfig):
         from candidates import extensions
         from candidates.signals import demo_seeded
         from hrmos import navigation
+        from messaging import placeholders
         from messaging.message_templates import demo
         from messaging.outbox import tasks as outbox_tasks  # noqa: F401  (registers the Celery tasks)
         from messaging.receiving import (
@@ -18,6 +19,7 @@ class MessagingConfig(AppConfig):
         )
         from messaging.sending import tasks as sending_tasks  # noqa: F401  (registers the Celery tasks)
 
+        placeholders.register(placeholders.STAGE)  # before the apps above add their sources to it
         demo_seeded.connect(demo.seed_demo_templates, dispatch_uid="messaging.seed_demo_templates")
         navigation.register(
             navigation.NavItem(

@@ -403,8 +403,12 @@ class DeliveryAttempt(CompanyOwned):
         INTERRUPTED = "interrupted", _("中断")
 
     # Written a batch at a time on the hot path: no index of its own on the company.
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", editable=False, db_index=False)
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log", db_index=False)
+    company = models.ForeignKey(
+        Company, verbose_name=_("企業"), on_delete=models.CASCADE, related_name="+", editable=False, db_index=False
+    )
+    delivery = models.ForeignKey(
+        Delivery, verbose_name=_("配信"), on_delete=models.CASCADE, related_name="attempt_log", db_index=False
+    )
     started_at = models.DateTimeField(_("日時"))
     channel = models.CharField(_("チャネル"), max_length=8, choices=Channel.choices)
     outcome = models.CharField(_("結果"), max_length=12, choices=Outcome.choices)

@@ -26,7 +26,7 @@ it from its `AppConfig.ready()`:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -127,7 +127,50 @@ _registry: dict[str, Placeholder] = {}
 
 
 def register(placeholder: Placeholder) -> None:
-    _registry[placeholder.name] = placeholder
+    """Add a placeholder. A value placeholder registered again under a name that has one
+    becomes a more specific source for it, asked before the earlier ones; one with `needs`
+    is asked only in a send that has that context, and before the others. Where a source has
+    no value (None), the next one answers. That is how {{選考ステップ}} is the result's step in
+    a result notice, the interview's step where there is an interview, and otherwise the
+    candidate's current step, without the apps that know those knowing each other."""
+    earlier = _registry.get(placeholder.name)
+    if earlier is None or earlier.value is None or placeholder.value is None:
+        _registry[placeholder.name] = placeholder
+        _sources[placeholder.name] = [placeholder]
+        return
+    _sources[placeholder.name].insert(0, placeholder)
+    _registry[placeholder.name] = replace(earlier, value=_first_of(_sources[placeholder.name]))
+
+
+_sources: dict[str, list[Placeholder]] = {}
+
+
+def _first_of(sources: list[Placeholder]) -> Callable[[Recipient], str | None]:
+    def value(recipient: Recipient) -> str | None:
+        context = recipient.scope.context
+        specific = [source for source in sources if source.needs and source.available_in(context)]
+        for source in specific + [source for source in sources if not source.needs]:
+            assert source.value is not None  # only value placeholders are chained
+            found = source.value(recipient)
+            if found is not None:
+                return found
+        return None
+
+    return value
+
+
+def current_stage(recipient: Recipient) -> str | None:
+    candidate = recipient.candidate
+    return candidate.stage.name if candidate else None
+
+
+# The candidate's current step; the apps above register more specific sources (see register).
+STAGE = Placeholder(
+    "選考ステップ",
+    "選考ステップ（面接のご案内では面接の、選考結果の通知では結果を登録したステップ。ほかは候補者の現在のステップ）",
+    value=current_stage,
+    order=65,
+)
 
 
 def get(name: str) -> Placeholder | None:

@@ -63,17 +63,12 @@ def outcome_value(recipient: Recipient) -> str | None:
 
 
 def stage_value(recipient: Recipient) -> str | None:
-    """The result's stage in a result notice (the candidate may have moved on since), else
-    the candidate's current stage."""
-    if RESULT in recipient.scope.context:
-        result = _result_of(recipient)
-        return result.stage.name if result else None  # the send's scope keeps the result, stage loaded once
-    candidate = recipient.candidate
-    return candidate.stage.name if candidate else None
+    """The result's stage (the candidate may have moved on since the result was recorded)."""
+    result = _result_of(recipient)
+    return result.stage.name if result else None  # the send's scope keeps the result, stage loaded once
 
 
-# {{選考ステップ}} may also be registered by the interviews app: placeholders.register keeps the
-# last registration of a name, so whichever app loads last serves it. Both mean the stage.
+# {{選考ステップ}} here is messaging's placeholder of that name made specific to result notices.
 PLACEHOLDERS = (
     Placeholder(
         "選考結果",
@@ -87,6 +82,8 @@ PLACEHOLDERS = (
     Placeholder(
         "選考ステップ",
         "選考ステップ（選考結果の通知では結果を登録したステップ）",
+        needs=RESULT,
+        needs_label="選考結果",
         value=stage_value,
         order=71,
     ),

@@ -89,7 +89,9 @@ PLACEHOLDERS = (
         value=_value(lambda i: i.online_url or "なし"),
         order=64,
     ),
-    Placeholder("選考ステップ", "面接の選考ステップ" + HELP_SUFFIX, value=_value(stage_text), order=65),
+    # A more specific source for messaging's {{選考ステップ}}: the interview's step where the
+    # recipient has one; elsewhere the candidate's current step answers.
+    Placeholder("選考ステップ", "面接の選考ステップ", value=_value(stage_text), order=65),
     Placeholder(
         "日程調整の内容",
         "予約・変更・キャンセルのどれか（例: 以下の日時で面接のご予約を承りました。）",

@@ -211,6 +211,19 @@ def test_attendance_one_row_by_htmx_and_in_bulk(recruiter_client, company, recru
     assert statuses == {one.pk: "attended", two.pk: "absent", three.pk: "absent"}
 
 
+def test_attendance_goes_back_to_a_page_of_this_site_only(recruiter_client, company):
+    event = make_event(company)
+    application = actions.apply(event.dates.get(), make_candidate(company), Application.Source.PERSONAL)
+    url = f"/events/{event.pk}/attendance/"
+    for target, expected in (
+        (f"/candidates/?event={event.pk}", f"/candidates/?event={event.pk}"),
+        ("https://evil.example/", f"/events/{event.pk}/"),
+        ("x" * 5000, f"/events/{event.pk}/"),
+    ):
+        response = recruiter_client.post(url, {"ids": application.pk, "status": "attended", "next": target})
+        assert (response.status_code, response["Location"]) == (302, expected)
+
+
 def test_the_participants_csv_has_a_bom_and_one_row_each(recruiter_client, company, candidate):
     event = make_event(company)
     actions.apply(event.dates.get(), candidate, Application.Source.PERSONAL)

@@ -24,8 +24,8 @@ class Migration(migrations.Migration):
                 ('smtp_response', models.CharField(blank=True, max_length=500, verbose_name='SMTP応答')),
                 ('error', models.CharField(blank=True, max_length=1000, verbose_name='エラー')),
                 ('duration_ms', models.PositiveIntegerField(blank=True, null=True, verbose_name='所要時間（ミリ秒）')),
-                ('company', models.ForeignKey(db_index=False, editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='hrmos.company')),
-                ('delivery', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='attempt_log', to='messaging.delivery')),
+                ('company', models.ForeignKey(db_index=False, editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='hrmos.company', verbose_name='企業')),
+                ('delivery', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='attempt_log', to='messaging.delivery', verbose_name='配信')),
             ],
             options={
                 'verbose_name': '配信の試行',
