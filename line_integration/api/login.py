@@ -9,8 +9,9 @@ so tests and the emulator can point them anywhere.
 
 The ID token of a web login is a JWT signed HS256 with the Login channel secret; it is
 verified here, locally rather than through LINE's verify endpoint: signature, `iss`, `aud` =
-the Login channel id, `exp`, and `nonce` (constant-time). Codes, tokens, verifiers and secrets never reach a log line or an
-exception message; `LoginError` carries only the step and LINE's error code.
+the Login channel id, `exp`, and `nonce` (constant-time). Codes, tokens, verifiers and
+secrets never reach a log line or an exception message; `LoginError` carries only the step and
+LINE's error code.
 """
 
 from __future__ import annotations
