@@ -7,22 +7,11 @@ candidate. Nothing is deleted here either: a send's rows are its record of what 
 """
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from hrmos.admin import ReadOnlyAdmin
 from messaging.models import Delivery, Message, MessageAttachment, Send, SendAttachment
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Send)

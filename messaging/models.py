@@ -149,26 +149,42 @@ class Send(CompanyOwned):
         return self.status == self.Status.SCHEDULED
 
 
+def _attachment_path(folder: str, instance: CompanyOwned, filename: str) -> str:
+    return f"messaging/{folder}/{instance.company_id}/{uuid.uuid4().hex}/{PurePath(filename).name}"
+
+
 def send_attachment_path(instance: "SendAttachment", filename: str) -> str:
-    return f"messaging/sends/{instance.company_id}/{uuid.uuid4().hex}/{PurePath(filename).name}"
+    return _attachment_path("sends", instance, filename)
 
 
-class SendAttachment(CompanyOwned):
-    """A file attached to a send's email (never to LINE). Private: served by a scoped view."""
+def message_attachment_path(instance: "MessageAttachment", filename: str) -> str:
+    return _attachment_path("messages", instance, filename)
 
-    send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(upload_to=send_attachment_path, max_length=300)
+
+class Attachment(CompanyOwned):
+    """What is kept of a stored file besides the file itself (each kind has its own file field)."""
+
     name = models.CharField(_("ファイル名"), max_length=255)
     size = models.PositiveBigIntegerField(default=0)
     content_type = models.CharField(max_length=100, blank=True)
 
     class Meta:
-        verbose_name = _("添付ファイル")
-        verbose_name_plural = _("添付ファイル")
-        ordering = ["id"]
+        abstract = True
 
     def __str__(self) -> str:
         return self.name
+
+
+class SendAttachment(Attachment):
+    """A file attached to a send's email (never to LINE). Private: served by a scoped view."""
+
+    send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=send_attachment_path, max_length=300)
+
+    class Meta:
+        verbose_name = _("添付ファイル")
+        verbose_name_plural = _("添付ファイル")
+        ordering = ["id"]
 
 
 class Message(CompanyOwned):
@@ -261,27 +277,17 @@ class Message(CompanyOwned):
         return self.direction == self.Direction.OUT
 
 
-def message_attachment_path(instance: "MessageAttachment", filename: str) -> str:
-    return f"messaging/messages/{instance.company_id}/{uuid.uuid4().hex}/{PurePath(filename).name}"
-
-
-class MessageAttachment(CompanyOwned):
+class MessageAttachment(Attachment):
     """A file that came with an incoming message: an email attachment or LINE content."""
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to=message_attachment_path, max_length=300, blank=True)
-    name = models.CharField(_("ファイル名"), max_length=255)
-    size = models.PositiveBigIntegerField(default=0)
-    content_type = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("受信添付ファイル")
         verbose_name_plural = _("受信添付ファイル")
         ordering = ["id"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Delivery(CompanyOwned):
