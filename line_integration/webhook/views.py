@@ -3,7 +3,8 @@
 1. A body over `MAX_BODY_BYTES` → 413; no `X-Line-Signature` header → 400.
 2. The company's linked channel, by the URL's public id; unknown or not 連携中 → 404.
 3. The signature, base64(HMAC-SHA256(channel secret, the body's bytes as received)), compared
-   in constant time; a mismatch → 400 and nothing stored.
+   in constant time; a mismatch → 400 and nothing stored. (Not line-bot-sdk's validator: it
+   works on the body decoded to str, and LINE signs the bytes.)
 4. The body: a JSON object whose `destination` is this company's bot, with a list of event
    objects, otherwise 400. No events (LINE's 検証 button) → 200, nothing stored.
 5. Each event stored once (a webhookEventId already stored is skipped) and committed before
