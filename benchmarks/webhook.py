@@ -16,8 +16,9 @@ What runs, in one go, on loopback:
     `POST /line/webhook/<public_id>/`: signature, the event stored durably (INSERT … ON
     CONFLICT DO NOTHING, committed) before the 200, processing woken after the commit;
     **django-s**: the same with sync workers;
-  * **plain**: the same view with `WebhookMiddleware` removed from MIDDLEWARE, i.e. through
-    sessions/CSRF/auth/CSP/axes…, sync workers: what the view costs without the fast path.
+  * **plain**: the same app with LINE_WEBHOOK_FAST_PATH=0, i.e. the plain view
+    (line_integration/webhook/views.py) through sessions/CSRF/auth/CSP/axes…, sync workers:
+    what the webhook costs without its fast path.
 - Load: every request is a different pre-signed body with one `message` event and a unique
   `webhookEventId` (a pool large enough never to repeat).
   * throughput: `wrk` (closed loop, `--connections`, `--duration`), with a Lua script rotating
@@ -30,66 +31,10 @@ What runs, in one go, on loopback:
   `--connections` requests in flight when it stops, which the server still stores); tasks
   enqueued; INSERT statements (distinct `xmin` of the new rows: the group commit at work).
 - Also the cost of one Celery publish to Redis, which is why the webhook does not publish per
-  request (see line_integration/tasks.py).
+  request (see line_integration/processing/tasks.py).
 
 Targets: p99 < 50 ms at 200 req/s; django throughput ≥ 0.6× baseline (stretch 1.0×); 0 non-2xx;
-rows = events.
-
-Results (2 vCPU AMD EPYC VM, PostgreSQL 15 with synchronous_commit=on and Redis 7 on the same
-machine; 3 rounds, medians, wrk -t2 -c16 -d10s, 8 threads per gthread worker, a listening
-socket per gthread worker; webhook POSTs answered by `WebhookWSGI` before Django's handler, see
-line_integration/webhook.py):
-
-    server        req/s  × base  p50 ms  p95 ms  p99 ms  non-2xx    sent    rows  tasks  INSERTs
-    baseline       2137   0.95×     7.2     9.7    14.0        0   67253       -      -        -
-    baseline-t     2260   1.00×     6.5    18.1    30.2        0   68892       -      -        -
-    django         1639   0.73×     9.5    17.1    21.8        0   49390   49435    254    15086
-    django-s       1109   0.49×    14.0    22.0    26.2        0   33984   34032    260    34032
-    plain           569   0.25×    27.2    40.3    59.7        0   17599   17647    249    17647
-
-    at a fixed 200 req/s for 15 s:  p50 / p95 / p99 ms   sent = rows   tasks
-    baseline-t                      2.5 / 3.1 / 3.4      9000 / -      -
-    django                          3.2 / 4.1 / 6.4      9000 / 9000   366
-
-Other full runs of the same code on the same machine: 0.66× (1,685 vs 2,569), and 0.71×
-(1,712 vs 2,409) with `--shared-socket`. This VM's speed drifts: the same server's single runs
-differ by up to ±25 %, which is why every figure is a median of alternating rounds.
-
-What moved the ratio, in order (the first two on an Intel Xeon VM, where the baseline reached
-~4,500 req/s):
-- `WebhookWSGI` (webhook POSTs answered before Django's WSGI handler): 0.46× → 0.54–0.59×;
-  a worker's CPU per request fell from ~690 µs to ~480 µs.
-- No index on company alone in the events table (the unique constraint and the user index
-  start with it): one index fewer per INSERT, within the noise.
-- The answers built once instead of an HttpResponse per request; the connection tidied only
-  by the thread that used it (the group commit's leader) instead of `close_old_connections()`
-  on every request; the processing wake-up published at most every 0.25 s per process instead
-  of 0.05 s (a publish costs ~0.8 ms of the worker's GIL). In paired rounds a worker's CPU per
-  request fell by 10–30 %; the full runs went from 0.54–0.60× to 0.66–0.73×.
-- A listening socket per worker (`--reuse-port`, also in docker-compose.yml), so the kernel
-  spreads wrk's kept-alive connections instead of the first worker to wake taking them: with
-  one shared socket runs saw 15/1, 14/2 and 12/4 splits, and the Django worker holding most
-  connections is capped at one core by the GIL while the other waits on commits (1,093 req/s
-  at 12/4 against 2,206 at 9/7 in the same run). The Flask baseline suffers less (it never
-  waits), and gets the same flag.
-
-Tried and dropped (no gain beyond the noise): 4/12/16/32 threads per worker, a shorter GIL
-switch interval, one INSERT per request, two commit lanes per worker, a leader that waits to
-gather bigger batches, a dedicated writer thread per worker, server-side prepared statements
-(PREPARE + unnest arrays: PostgreSQL CPU per request down ~20 %, throughput within the
-noise; and prepared statements break behind PgBouncer in transaction mode), and gevent
-workers with psycogreen (similar throughput, and a database connection per greenlet for the
-rest of the app).
-
-Where the rest goes: with `store()` a no-op the Django path is faster than the Flask baseline
-(~6,600 vs ~4,500 req/s on the Intel VM), and a Django worker now spends about the same CPU per
-request as a Flask worker (~650–850 µs here, gunicorn's own HTTP handling about half of it). The
-difference is the durable write: PostgreSQL's CPU (~100–250 µs per request, less with bigger
-shared INSERTs) on the same two cores, and ~10–15 % of the CPU left idle while each worker's
-requests wait on their commit (Flask: 2–4 % idle). One Celery publish costs ~0.5–0.9 ms, hence
-the coalesced wake-up (254 tasks for 49,390 events). "plain" (no WebhookMiddleware, so no
-`WebhookWSGI` either) reaches 0.25× here against the issue's 0.45× calibration for a plain view,
-so this machine is slower at storing than the one the calibration came from.
+rows = events. benchmarks/README.md has the figures, what moved them and what was tried.
 """
 
 from __future__ import annotations
@@ -177,6 +122,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2, help="alternate the servers this many times (default 2)")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/14", help="Redis for the Celery broker")
     parser.add_argument("--pool", type=int, default=0, help="bodies per run (default: sized from a 12k req/s guess)")
+    parser.add_argument("--first-port", type=int, default=0, help="first port of the servers (default: any free)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--skip-plain", action="store_true", help="skip the full-middleware calibration server")
     parser.add_argument(
@@ -206,7 +152,10 @@ def psql_admin(admin_url: str, statement: str) -> None:
     connection.close()
 
 
-def free_port() -> int:
+def free_port(first: int, index: int) -> int:
+    """`first + index`, or any free port when no first port is given."""
+    if first:
+        return first + index
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -513,7 +462,7 @@ def publish_cost(env: dict[str, str], broker: str) -> float:
     """Microseconds per `process_pending.apply_async()` to the Redis broker (then removed)."""
     code = (
         "import time, django; django.setup()\n"
-        "from line_integration.tasks import process_pending\n"
+        "from line_integration.processing.tasks import process_pending\n"
         "process_pending.apply_async()\n"
         "n = 2000; t = time.perf_counter()\n"
         "for _ in range(n): process_pending.apply_async()\n"
@@ -547,11 +496,6 @@ def main() -> None:
 
     redis.Redis.from_url(args.broker).delete("celery")
     folder = Path(tempfile.mkdtemp(prefix="webhook-bench-"))
-    (folder / "webhook_bench_plain_settings.py").write_text(
-        "from hrmos.settings import *  # noqa: F403\n"
-        "MIDDLEWARE = [m for m in MIDDLEWARE  # noqa: F405\n"
-        "              if m != 'line_integration.webhook.views.WebhookMiddleware']\n"
-    )
     workers = str(args.workers)
     webhook_path = f"/line/webhook/{public_id}/"
     sync = ["-w", workers]
@@ -560,11 +504,7 @@ def main() -> None:
         threaded.append("--reuse-port")  # as in docker-compose.yml; see the module docstring
     flask = ("benchmarks.webhook_baseline_flask:app", {**env, "LINE_CHANNEL_SECRET": SECRET}, "/callback")
     django = ("hrmos.wsgi", env, webhook_path)
-    plain_env = {
-        **env,
-        "PYTHONPATH": f"{folder}{os.pathsep}{ROOT}",
-        "DJANGO_SETTINGS_MODULE": "webhook_bench_plain_settings",
-    }
+    plain_env = {**env, "LINE_WEBHOOK_FAST_PATH": "0"}
     threads = f"{args.gthreads} threads each" + ("" if args.shared_socket else ", a listening socket each")
     variants = [
         ("baseline", "Flask + line-bot-sdk WebhookHandler, sync workers (verify + parse, stores nothing)", flask, sync),
@@ -582,9 +522,8 @@ def main() -> None:
     if args.skip_plain:
         wanted.discard("plain")
     servers = [
-        Server(name, label, free_port(), path, [GUNICORN, *worker_args, "-b", "", module], server_env)
-        for name, label, (module, server_env, path), worker_args in variants
-        if name in wanted
+        Server(name, label, free_port(args.first_port, index), path, [GUNICORN, *worker, "-b", "", module], server_env)
+        for index, (name, label, (module, server_env, path), worker) in enumerate(v for v in variants if v[0] in wanted)
     ]
     for server in servers:
         server.command[server.command.index("-b") + 1] = f"127.0.0.1:{server.port}"

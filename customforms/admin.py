@@ -2,20 +2,9 @@
 answers through the candidate's page; an edit here would bypass both."""
 
 from django.contrib import admin
-from django.http import HttpRequest
 
 from customforms.models import Form, FormResponse
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+from hrmos.admin import ReadOnlyAdmin
 
 
 @admin.register(Form)

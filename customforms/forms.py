@@ -6,13 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from django import forms
-from django.core.validators import ProhibitNullCharactersValidator
 from django.utils import timezone
 
 from customforms import uploads
 from customforms.models import Form, FormField
+from hrmos.forms import use_plain_nul_message
 
-NUL_MESSAGE = "使用できない文字（NUL文字）が含まれています。取り除いてから保存してください。"
 DESCRIPTION_MAX = 2000
 OPTION_MAX = 100
 OPTIONS_MAX = 50
@@ -30,12 +29,7 @@ class PlainMessagesMixin:
     def _use_plain_messages(self) -> None:
         for field in self.fields.values():
             field.error_messages["max_length"] = MAX_LENGTH_MESSAGE
-            field.validators = [
-                ProhibitNullCharactersValidator(message=NUL_MESSAGE)
-                if isinstance(validator, ProhibitNullCharactersValidator)
-                else validator
-                for validator in field.validators
-            ]
+        use_plain_nul_message(self.fields.values())
 
 
 class FormSettingsForm(PlainMessagesMixin, forms.ModelForm):

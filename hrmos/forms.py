@@ -1,5 +1,7 @@
-"""The recruiter's own profile: the name and department their messages are signed with."""
+"""The recruiter's own profile (the name and department their messages are signed with), and
+the plain NUL message every app's forms use."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -10,6 +12,17 @@ from hrmos.models import User
 NUL_MESSAGE = "使用できない文字（NUL文字）が含まれています。取り除いてから保存してください。"
 
 
+def use_plain_nul_message(fields: Iterable[forms.Field]) -> None:
+    """Django's own Japanese text for a NUL character does not say what is wrong."""
+    for field in fields:
+        field.validators = [
+            ProhibitNullCharactersValidator(message=NUL_MESSAGE)
+            if isinstance(validator, ProhibitNullCharactersValidator)
+            else validator
+            for validator in field.validators
+        ]
+
+
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
@@ -18,11 +31,4 @@ class ProfileForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Django's own Japanese text for a NUL character does not say what is wrong.
-        for field in self.fields.values():
-            field.validators = [
-                ProhibitNullCharactersValidator(message=NUL_MESSAGE)
-                if isinstance(validator, ProhibitNullCharactersValidator)
-                else validator
-                for validator in field.validators
-            ]
+        use_plain_nul_message(self.fields.values())

@@ -73,8 +73,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Answers LINE webhook POSTs before the rest (sessions, CSRF, auth…): see line_integration/webhook.py.
-    "line_integration.webhook.views.WebhookMiddleware",
+    # Answers LINE webhook POSTs before the rest (sessions, CSRF, auth…) while
+    # LINE_WEBHOOK_FAST_PATH is on: see line_integration/webhook/fast_path.py.
+    "line_integration.webhook.fast_path.WebhookMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "hrmos.text.StorableInputMiddleware",  # NUL and lone surrogates out of parameters, names, cookies
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -96,8 +97,8 @@ ROOT_URLCONF = "hrmos.urls"
 WSGI_APPLICATION = "hrmos.wsgi.application"
 # Wrapped around Django's WSGI handler by hrmos/wsgi.py, outermost last (named here, like
 # MIDDLEWARE, so that hrmos imports no app): LINE webhook POSTs answered before Django's
-# handler, see line_integration/webhook.py.
-WSGI_WRAPPERS = ["line_integration.webhook.views.WebhookWSGI"]
+# handler while LINE_WEBHOOK_FAST_PATH is on, see line_integration/webhook/fast_path.py.
+WSGI_WRAPPERS = ["line_integration.webhook.fast_path.WebhookWSGI"]
 AUTH_USER_MODEL = "hrmos.User"
 AUTHENTICATION_BACKENDS = [
     "hrmos.login_throttle.LoginThrottleBackend",  # django-axes, plus a wait per username (all addresses)
@@ -271,7 +272,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "messaging-dispatch-scheduled": {"task": "messaging.tasks.dispatch_scheduled", "schedule": 15.0},
     # Outbox sweeper: re-queue deliveries stuck in sending past their lease, wake lost ones.
     "messaging-sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0},
-    # Received LINE events whose wake-up was lost or whose retry is due (line_integration/tasks.py).
+    # Received LINE events whose wake-up was lost or whose retry is due (line_integration/processing/tasks.py).
     "line-events-sweep": {"task": "line_integration.tasks.sweep", "schedule": 15.0},
     "line-events-purge": {"task": "line_integration.tasks.purge_old_events", "schedule": 24 * 3600.0},
     "messaging-attempts-purge": {"task": "messaging.tasks.purge_old_attempts", "schedule": 24 * 3600.0},
@@ -282,6 +283,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Reminders to answer a scheduling request still unanswered after the schedule's days.
     "selection-answer-reminders": {"task": "selection.tasks.send_answer_reminders", "schedule": 300.0},
 }
+# The LINE webhook's fast path (line_integration/webhook/fast_path.py): the same answers as the
+# plain view (webhook/views.py) with less work per request. Off: every webhook request goes
+# through the full middleware stack to the plain view.
+LINE_WEBHOOK_FAST_PATH = env_bool("LINE_WEBHOOK_FAST_PATH", True)
 # Processed webhook events are kept this long (they only guard against redelivered duplicates).
 LINE_WEBHOOK_EVENT_RETENTION_DAYS = env_int("LINE_WEBHOOK_EVENT_RETENTION_DAYS", 30)
 # Every try of every delivery (the send page's 試行履歴) is kept as long, by default.

@@ -1,6 +1,6 @@
 """The emulator's LINE Developers console: providers, channels, their settings, logs and personas.
 
-Labels follow the real console (see the help page in shared/seed/) so the demo walks the same steps.
+Labels follow the real LINE Developers console's Japanese labels, so the demo walks the same steps.
 """
 
 from typing import Any

@@ -27,7 +27,7 @@ def _keep_invitation_tokens_out_of_logs() -> None:
 
 
 def _register_candidate_screens() -> None:
-    """LINE status on the candidate list and detail page (friend registration, issue 5)."""
+    """LINE status on the candidate list and detail page (friend registration)."""
     from candidates import extensions
     from line_integration.friends import candidate_screens
 

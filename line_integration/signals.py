@@ -1,4 +1,5 @@
-"""News from LINE that higher floors act on (ARCHITECTURE.md: upward news travels by signal).
+"""News from LINE that higher floors act on: a lower floor never imports a higher one, so news
+goes up by signal (docs/architecture.md "Extension points").
 
 line_integration sends these from its event processing (`events.py`); messaging receives them
 (`messaging/receivers.py`) and writes the candidate's timeline. Receivers must be idempotent:

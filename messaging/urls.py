@@ -53,7 +53,7 @@ urlpatterns = [
         name="message_attachment_inline",
     ),
     path("inbound-email/", inbound_email.inbound_email, name="inbound_email"),
-    # メッセージテンプレート and 自動送信メール設定 (issue 15).
+    # メッセージテンプレート and 自動送信メール設定.
     path("templates/", template_views.template_list, name="template_list"),
     path("templates/new/", template_views.template_create, name="template_create"),
     path("templates/preview/", template_views.template_preview, name="template_preview"),

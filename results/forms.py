@@ -9,7 +9,8 @@ from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 
 from candidates.models import Stage
-from messaging.message_templates.forms import HOUR_CHOICES, NUL_MESSAGE, AutomaticSettingForm
+from hrmos.forms import NUL_MESSAGE
+from messaging.message_templates.forms import HOUR_CHOICES, AutomaticSettingForm
 from results import notices
 from results.models import NOTE_MAX, NoticeSetting, Outcome
 

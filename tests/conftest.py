@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, sync_playwright
 from candidates.models import Candidate, Stage
 from hrmos.celery import app as celery_app
 from hrmos.models import Company, User
-from line_integration.webhook import views as webhook
+from line_integration.webhook import fast_path
 from tests.line_emulator_fixtures import line_emulator, line_emulator_server  # noqa: F401
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -148,9 +148,16 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture(autouse=True)
 def _fresh_webhook_channels():
     """The webhook caches linked channels per process: every test starts and ends without them."""
-    webhook.forget_channels()
+    fast_path.forget_channels()
     yield
-    webhook.forget_channels()
+    fast_path.forget_channels()
+
+
+@pytest.fixture(params=["fast path", "plain view"])
+def both_webhook_paths(request, settings) -> str:
+    """The test runs twice: through the webhook's fast path, and with it off (the plain view)."""
+    settings.LINE_WEBHOOK_FAST_PATH = request.param == "fast path"
+    return request.param
 
 
 @pytest.fixture

@@ -231,6 +231,7 @@ def test_a_failing_receiver_is_retried_then_marked_failed(company, client, djang
         line_message_received.disconnect(dispatch_uid="test_failing_receiver")
 
 
+@pytest.mark.usefixtures("both_webhook_paths")
 def test_an_event_without_a_webhook_event_id_is_stored_once(company, client):
     link_directly(company)
     event = event_of("message_text")

@@ -16,7 +16,6 @@ from line_integration.models import LineAccount, LineWebhookEvent
 from line_integration.processing import handlers, tasks
 from line_integration.processing import queue as events
 from line_integration.signals import line_message_received
-from line_integration.webhook import views as webhook
 from messaging.models import Message
 from tests.conftest import make_candidate, not_live
 from tests.line_webhook_helpers import USER_ID, body_of, event_of, fixture_body, link_directly, post
@@ -239,7 +238,6 @@ def _file_event(line_emulator, line_pair, data: bytes) -> bytes:
 def test_processing_puts_a_file_on_the_timeline_and_leaves_its_download_to_a_task_of_its_own(
     client, line_emulator, line_pair, linked_company, line_friend_candidate
 ):
-    webhook.forget_channels()
     post(client, linked_company, _file_event(line_emulator, line_pair, PDF), secret=line_pair.messaging_channel_secret)
 
     drained = events.process_pending(linked_company)
@@ -259,7 +257,6 @@ def test_processing_puts_a_file_on_the_timeline_and_leaves_its_download_to_a_tas
 def test_the_webhook_path_queues_the_download_after_the_timeline_message(
     client, line_emulator, line_pair, linked_company, line_friend_candidate, django_capture_on_commit_callbacks
 ):
-    webhook.forget_channels()
     body = _file_event(line_emulator, line_pair, PDF)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -280,7 +277,6 @@ def test_a_file_over_the_size_cap_is_not_stored_and_the_timeline_says_so(
     django_capture_on_commit_callbacks,
 ):
     settings.LINE_CONTENT_MAX_BYTES = 1000
-    webhook.forget_channels()
     body = _file_event(line_emulator, line_pair, b"%PDF" + b"x" * 2000)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -295,7 +291,6 @@ def test_a_file_over_the_size_cap_is_not_stored_and_the_timeline_says_so(
 def test_the_sweeper_queues_a_download_whose_task_was_lost(
     client, line_emulator, line_pair, linked_company, line_friend_candidate
 ):
-    webhook.forget_channels()
     post(client, linked_company, _file_event(line_emulator, line_pair, PDF), secret=line_pair.messaging_channel_secret)
     events.process_pending(linked_company)  # on the timeline; its download task never ran
 
@@ -310,7 +305,6 @@ def test_the_sweeper_queues_a_download_whose_task_was_lost(
 def test_the_admins_reprocess_of_a_content_event_runs_it_whole_again(
     client, line_emulator, line_pair, linked_company, line_friend_candidate, django_capture_on_commit_callbacks
 ):
-    webhook.forget_channels()
     post(client, linked_company, _file_event(line_emulator, line_pair, PDF), secret=line_pair.messaging_channel_secret)
     events.process_pending(linked_company)
     row = LineWebhookEvent.objects.get()

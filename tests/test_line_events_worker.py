@@ -17,7 +17,6 @@ from django.db import connection
 from hrmos.celery import app as celery_app
 from line_integration.models import LineWebhookEvent, webhook_url
 from line_integration.processing import tasks
-from line_integration.webhook import views as webhook
 from messaging.models import Message, MessageAttachment
 
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -76,7 +75,6 @@ def test_replies_are_processed_by_a_real_worker_woken_through_redis(
     worker, live_server, settings, line_emulator, line_pair, linked_company, line_friend_candidate
 ):
     settings.SITE_URL = live_server.url
-    webhook.forget_channels()
     channel = line_pair.messaging_channel_id
     line_emulator.set_channel(channel, webhook_url=webhook_url(linked_company), webhook_active=True)
     queue = celery_app.conf.task_default_queue

@@ -1,4 +1,4 @@
-"""The webhook view: signature, routing, storage, deduplication and failure answers."""
+"""The webhook: signature, routing, storage, deduplication and failure answers, through both paths."""
 
 import http.client
 import json
@@ -8,12 +8,13 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import DatabaseError, DataError, OperationalError, connection, connections
+from django.db import OperationalError, connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from line_integration.models import LineIntegration, LineWebhookEvent
-from line_integration.webhook import store as webhook_store
+from line_integration.webhook import body as webhook_body
+from line_integration.webhook import fast_path
 from line_integration.webhook import views as webhook
 from messaging.models import Message
 from tests.conftest import make_candidate
@@ -31,7 +32,8 @@ from tests.line_webhook_helpers import (
     webhook_path,
 )
 
-pytestmark = pytest.mark.django_db
+# Every test here runs through the fast path and through the plain view (both_webhook_paths).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("both_webhook_paths")]
 
 
 @pytest.fixture
@@ -236,19 +238,10 @@ def test_a_new_secret_stored_by_another_process_is_picked_up_although_the_old_on
 ):
     assert post(client, company, fixture_body("message_text")).status_code == 200  # caches SECRET
     LineIntegration.objects.filter(pk=integration.pk).update(messaging_channel_secret=OTHER_SECRET)  # no signal
-    monkeypatch.setattr(webhook, "RECHECK_SECONDS", 0)
+    monkeypatch.setattr(fast_path, "RECHECK_SECONDS", 0)
     body = fixture_body("message_text", event_id="01JDXQ4T8S3M5Q0B7W1Y2Z3XXX")
     assert post(client, company, body, secret=OTHER_SECRET).status_code == 200
     assert post(client, company, fixture_body("message_text", event_id="01JX"), secret=SECRET).status_code == 400
-
-
-def test_forged_requests_do_not_query_the_database_each_time(client, company, integration):
-    post(client, company, body_of())  # caches the channel
-    body = fixture_body("message_text")
-    with CaptureQueriesContext(connection) as queries:
-        for _ in range(20):
-            assert post(client, company, body, secret=OTHER_SECRET).status_code == 400
-    assert len(queries) == 0
 
 
 @pytest.mark.postgres
@@ -283,95 +276,6 @@ def test_the_same_body_posted_concurrently_is_stored_once_with_one_effect(compan
     assert integration.pk
 
 
-def test_group_commit_writes_every_row_once_and_answers_only_after_its_own_write():
-    written: list[int] = []
-    batches: list[list[int]] = []
-
-    def slow_write(rows):
-        time.sleep(0.01)  # a statement in flight: later arrivals queue up behind it
-        batches.append([row["n"] for row in rows])
-        written.extend(row["n"] for row in rows)
-
-    group = webhook_store.GroupCommit(slow_write)
-    answered_after_write: list[bool] = []
-
-    def request(n: int) -> None:
-        group([{"n": n}])
-        answered_after_write.append(n in written)
-
-    threads = [threading.Thread(target=request, args=(n,)) for n in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(written) == list(range(20))
-    assert all(answered_after_write) and len(answered_after_write) == 20
-    assert len(batches) < 20  # rows shared statements
-
-
-def test_group_commit_hands_a_lost_connection_to_every_request_of_the_batch():
-    def broken(rows):
-        time.sleep(0.01)
-        raise OperationalError("server closed the connection unexpectedly")
-
-    group = webhook_store.GroupCommit(broken)
-    errors: list[BaseException] = []
-
-    def request() -> None:
-        try:
-            group([{"n": 1}])
-        except Exception as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=request) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(errors) == 5
-    assert all(isinstance(error, DatabaseError) for error in errors)
-
-
-def test_group_commit_fails_only_the_request_whose_rows_the_database_refuses():
-    first_is_writing = threading.Event()
-    statements: list[list[int]] = []
-    written: list[int] = []
-
-    def picky(rows):
-        numbers = [row["n"] for row in rows]
-        statements.append(numbers)
-        if numbers == [0]:  # the first request's statement: hold it until the others queue behind it
-            first_is_writing.set()
-            deadline = time.monotonic() + 5
-            while len(group._queue) < 7 and time.monotonic() < deadline:
-                time.sleep(0.001)
-        if 3 in numbers:
-            raise DataError("unsupported Unicode escape sequence")
-        written.extend(numbers)
-
-    group = webhook_store.GroupCommit(picky)
-    errors: dict[int, BaseException] = {}
-
-    def request(n: int) -> None:
-        try:
-            group([{"n": n}])
-        except Exception as exc:
-            errors[n] = exc
-
-    threads = [threading.Thread(target=request, args=(n,)) for n in range(8)]
-    threads[0].start()
-    assert first_is_writing.wait(5)
-    for thread in threads[1:]:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(written) == [0, 1, 2, 4, 5, 6, 7]
-    assert list(errors) == [3] and isinstance(errors[3], DatabaseError)
-    assert sorted(statements[1]) == [1, 2, 3, 4, 5, 6, 7]  # shared, failed, then written one by one
-    assert len(statements) == 2 + 7
-
-
 def test_a_body_with_a_nul_character_is_stored_with_it_replaced(
     client, company, integration, friend, django_capture_on_commit_callbacks
 ):
@@ -386,7 +290,7 @@ def test_a_body_with_a_nul_character_is_stored_with_it_replaced(
     assert response.status_code == 200
     row = LineWebhookEvent.objects.get()
     assert row.payload["message"]["text"] == "添付します\ufffdよろしくお願いします"
-    assert "U+FFFD" in row.payload[webhook_store.SANITIZED_KEY]
+    assert "U+FFFD" in row.payload[webhook_body.SANITIZED_KEY]
     assert Message.objects.get(candidate=friend).body == "添付します\ufffdよろしくお願いします"
 
 
@@ -421,7 +325,6 @@ def test_an_unexpected_error_is_answered_500_and_logged_not_raised(client, compa
 def test_a_lower_case_signature_header_on_the_wire_is_read(live_server, company):
     """Over a real socket (the test client would normalise the header name for us)."""
     link_directly(company)
-    webhook.forget_channels()
     address = urlsplit(live_server.url)
 
     def send(body: bytes, signature: str) -> tuple[int, bytes]:

@@ -10,7 +10,6 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from line_integration.models import LineWebhookEvent, webhook_url
-from line_integration.webhook import views as webhook
 from messaging.models import Message, MessageAttachment
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -20,7 +19,6 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 def wired(live_server, settings, line_emulator, line_pair, line_friend_candidate, linked_company):
     """The emulator's channel posts its webhooks to the live server."""
     settings.SITE_URL = live_server.url
-    webhook.forget_channels()
     channel = line_pair.messaging_channel_id
     line_emulator.set_channel(channel, webhook_url=webhook_url(linked_company), webhook_active=True)
     return line_friend_candidate

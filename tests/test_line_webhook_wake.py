@@ -51,6 +51,7 @@ def test_wake_ups_become_one_task_per_company_woken(monkeypatch):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("both_webhook_paths")
 def test_with_eager_tasks_a_wake_up_processes_the_companys_events_inline(client, company):
     link_directly(company)
     post(client, company, fixture_body("postback"))  # stored; its on-commit wake-up is not run here

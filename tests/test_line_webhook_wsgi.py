@@ -1,5 +1,5 @@
-"""`WebhookWSGI` (hrmos/wsgi.py): webhook POSTs answered before Django's handler, the same
-answers as through `WebhookMiddleware`; everything else through Django."""
+"""`WebhookWSGI` (hrmos/wsgi.py), the fast path's outer door: webhook POSTs answered before
+Django's handler, the same answers as through the URLconf; everything else through Django."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from django.db import connection
 
 from hrmos.wsgi import application
 from line_integration.models import LineWebhookEvent
-from line_integration.webhook import store as webhook_store
-from line_integration.webhook import views as webhook
+from line_integration.webhook import fast_path, fast_store
 from tests.line_webhook_helpers import OTHER_SECRET, SECRET, fixture_body, link_directly, sign, webhook_path
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +74,7 @@ def test_a_signed_event_is_stored_without_djangos_request_signals(company, integ
     assert signals == []
 
 
-def test_the_answers_are_the_middlewares(company, integration):
+def test_the_answers_are_the_views(company, integration):
     body = fixture_body("message_text")
     path = webhook_path(company, slash=False)
     assert call(application, "POST", path, body, {"HTTP_X_LINE_SIGNATURE": sign(OTHER_SECRET, body)})[0] == (
@@ -102,7 +101,7 @@ def django_stub(calls: list[str]) -> Any:
 
 def test_other_requests_go_through_django(company, integration):
     calls: list[str] = []
-    app = webhook.WebhookWSGI(django_stub(calls))
+    app = fast_path.WebhookWSGI(django_stub(calls))
     body = fixture_body("message_text")
     headers = {"HTTP_X_LINE_SIGNATURE": sign(SECRET, body)}
     call(app, "GET", webhook_path(company))
@@ -114,10 +113,10 @@ def test_other_requests_go_through_django(company, integration):
     assert LineWebhookEvent.objects.count() == 0
 
 
-def test_without_the_middleware_in_settings_everything_goes_through_django(company, integration, settings):
-    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != webhook.MIDDLEWARE_PATH]
+def test_with_the_fast_path_off_everything_goes_through_django(company, integration, settings):
+    settings.LINE_WEBHOOK_FAST_PATH = False
     calls: list[str] = []
-    app = webhook.WebhookWSGI(django_stub(calls))
+    app = fast_path.WebhookWSGI(django_stub(calls))
     body = fixture_body("message_text")
     call(app, "POST", webhook_path(company), body, {"HTTP_X_LINE_SIGNATURE": sign(SECRET, body)})
     assert calls == [f"POST {webhook_path(company)}"]
@@ -130,9 +129,9 @@ def test_a_connection_past_its_max_age_is_closed_after_the_insert_as_django_woul
     """WebhookWSGI skips request_finished, so the webhook closes an outlived connection itself."""
     link_directly(company)
     woken: list[int] = []
-    monkeypatch.setattr(webhook_store.tasks, "wake", woken.append)  # eager processing would reconnect
+    monkeypatch.setattr(fast_store.tasks, "wake", woken.append)  # eager processing would reconnect
     body = fixture_body("message_text")
-    assert webhook.channel_for(company.public_id) is not None  # cached: the request's one query is the INSERT
+    assert fast_path.channel_for(company.public_id) is not None  # cached: the request's one query is the INSERT
     connection.close_at = time.monotonic() - 1  # as if CONN_MAX_AGE had run out during the request
     status, _, _ = call(application, "POST", webhook_path(company), body, {"HTTP_X_LINE_SIGNATURE": sign(SECRET, body)})
     assert status == "200 OK"

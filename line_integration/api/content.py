@@ -1,4 +1,5 @@
-"""Downloading what a candidate sent as an image, video, audio or file (LINE_PLATFORM.md §1.8).
+"""Downloading what a candidate sent as an image, video, audio or file (GET /v2/bot/message/
+{messageId}/content on the api-data host).
 
 LINE keeps content for an undisclosed time and has no way to fetch it again later, so it is
 downloaded right away, in a task of its own per message (`events.download_content`), streamed

@@ -5,7 +5,7 @@ Every failure is a `LineError` with `kind`, `permanent`, LINE's `message` and `d
 readable text, and the request ids. The two 429s are told apart by LINE's message text: "You
 have reached your monthly limit." is `quota_exhausted` (permanent until next month); the rate
 limit is `rate_limited` (transient). 5xx, timeouts and connection errors are transient. See
-LINE_PLATFORM.md §1.3–1.10 and RELIABILITY.md §1.5.
+docs/line.md "Errors".
 
 With client.py, the only modules that import `linebot` (its exception and error-body types).
 """
@@ -96,7 +96,7 @@ def _rebuild_line_error(state: dict[str, Any]) -> LineError:
 
 def _classify(status: int, message: str, *, token_endpoint: bool) -> LineErrorKind:
     if status == 429:
-        # The two 429s differ only in their text (LINE_PLATFORM.md §1.4).
+        # LINE answers 429 both for the rate limit and for the monthly quota; only the text differs.
         if "monthly limit" in message.lower():
             return LineErrorKind.QUOTA_EXHAUSTED
         return LineErrorKind.RATE_LIMITED

@@ -1,5 +1,5 @@
 """LINE Login v2.1 over plain HTTP: the authorize URL, the code exchange, the ID token, the
-user's profile and friendship status (LINE_PLATFORM.md §4).
+user's profile and friendship status (the endpoints are listed in docs/line.md).
 
 line-bot-sdk has no LINE Login client, so these are `requests` calls, each with the client's
 timeout (`client.http_timeout()`) and no retries (an authorization code is single use: a blind
@@ -7,10 +7,11 @@ retry could only fail). Base URLs come from `settings.LINE_ACCESS_BASE` (the bro
 authorize page) and `settings.LINE_API_BASE` (token, profile, friendship), read on every call
 so tests and the emulator can point them anywhere.
 
-The ID token of a web login is a JWT signed HS256 with the Login channel secret (§4.4 option
-B); it is verified here, locally: signature, `iss`, `aud` = the Login channel id, `exp`, and
-`nonce` (constant-time). Codes, tokens, verifiers and secrets never reach a log line or an
-exception message; `LoginError` carries only the step and LINE's error code.
+The ID token of a web login is a JWT signed HS256 with the Login channel secret; it is
+verified here, locally rather than through LINE's verify endpoint: signature, `iss`, `aud` =
+the Login channel id, `exp`, and `nonce` (constant-time). Codes, tokens, verifiers and
+secrets never reach a log line or an exception message; `LoginError` carries only the step and
+LINE's error code.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def authorize_url(
     bot_prompt: str = "aggressive",
     prompt: str = "consent",
 ) -> str:
-    """Where the candidate's browser goes to log in (§4.1).
+    """Where the candidate's browser goes to log in (LINE's authorize page).
 
     `prompt=consent` shows the consent screen even to someone who consented before: without
     it a returning user is sent straight back and LINE never shows the add-friend screen that
@@ -180,7 +181,7 @@ class Tokens:
 
 @sensitive_variables()
 def exchange_code(*, code: str, redirect_uri: str, channel_id: str, channel_secret: str, code_verifier: str) -> Tokens:
-    """POST /oauth2/v2.1/token with the PKCE verifier (§4.3). The code works once."""
+    """POST /oauth2/v2.1/token with the PKCE verifier. The code works once."""
     body = _request(
         LoginStep.TOKEN,
         "POST",
@@ -211,7 +212,7 @@ class IdTokenClaims:
 
 @sensitive_variables()
 def verify_id_token(id_token: str, *, channel_id: str, channel_secret: str, nonce: str) -> IdTokenClaims:
-    """Verify a web-login ID token locally (§4.4 option B): HS256 with the Login channel secret,
+    """Verify a web-login ID token locally: HS256 with the Login channel secret,
     `iss`, `aud` = our Login channel id, `exp`, and the `nonce` we sent."""
     step = LoginStep.ID_TOKEN
     try:
@@ -254,7 +255,7 @@ class Profile:
 
 @sensitive_variables()
 def get_profile(access_token: str) -> Profile:
-    """GET /v2/profile with the user's access token (§4.5)."""
+    """GET /v2/profile with the user's access token."""
     body = _request(LoginStep.PROFILE, "GET", PROFILE_PATH, headers={"Authorization": f"Bearer {access_token}"})
     user_id = body.get("userId")
     if not isinstance(user_id, str) or not USER_ID_RE.fullmatch(user_id):
@@ -268,7 +269,7 @@ def get_profile(access_token: str) -> Profile:
 
 @sensitive_variables()
 def get_friendship(access_token: str) -> bool:
-    """GET /friendship/v1/status: has the user added the OA linked to the Login channel (§4.5)."""
+    """GET /friendship/v1/status: has the user added the OA linked to the Login channel."""
     body = _request(LoginStep.FRIENDSHIP, "GET", FRIENDSHIP_PATH, headers={"Authorization": f"Bearer {access_token}"})
     flag = body.get("friendFlag")
     if not isinstance(flag, bool):

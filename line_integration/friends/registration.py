@@ -1,5 +1,6 @@
 """Friend registration (友達登録): from a candidate's invitation link through LINE Login to a
-stored `LineAccount` (ARCHITECTURE.md step 3, RELIABILITY.md §5).
+stored `LineAccount` (docs/architecture.md "How data walks through"; the promises in
+docs/reliability.md "Friend registration").
 
 1. `examine(invitation)` decides what the link shows: the landing page, the completion page
    (the candidate is already registered: the seed's rule, even from an old or second link),
@@ -226,7 +227,8 @@ def handle_callback(
     session_state_hashes: Sequence[str] = (),
     now: datetime | None = None,
 ) -> CallbackResult:
-    """LINE's redirect back to `/line/callback/<company.public_id>/` (LINE_PLATFORM §4.2–4.5)."""
+    """LINE's redirect back to `/line/callback/<company.public_id>/`: the code or LINE's error,
+    then the token exchange, the ID token, the profile and the friendship status."""
     now = now or timezone.now()
     state = params.get("state", "")
     if not STATE_RE.fullmatch(state):

@@ -9,7 +9,7 @@ The receiving side stores every webhook event and dispatches it through its hand
   order, and a redelivery may come late), so nothing changed;
 - "unlinked": no candidate of this company has that LINE userId yet. The event stays stored
   and is applied when the candidate links (`reconcile_account`), because the follow of LINE
-  Login's add-friend screen can reach us before the OAuth callback does (LINE_PLATFORM §4.7.5).
+  Login's add-friend screen can reach us before the OAuth callback does.
 
 Ordering is by LINE's event timestamp against `LineAccount.state_changed_at`, in one
 conditional UPDATE, so an older event never overwrites a newer state whichever process wins.

@@ -2,7 +2,8 @@
 
 How processing is woken (the webhook's hot path must stay cheap): publishing one Celery
 message per webhook request costs a broker round trip and kombu's serialisation in the
-request, for work that batches naturally. So the webhook calls `wake(company_id)` on commit,
+request (about as much as the rest of the request, see benchmarks/README.md), for work that
+batches naturally. So the webhook calls `wake(company_id)` on commit,
 which only records the company in an in-process set; a daemon thread per process publishes ONE
 `process_pending(company_id)` task per company woken, at most every `WAKE_INTERVAL` seconds,
 and that task drains the company's due events for up to `queue.BUDGET_SECONDS`, then hands

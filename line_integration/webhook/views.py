@@ -1,44 +1,18 @@
-"""The LINE webhook: `POST /line/webhook/<public_id>/`, the one door the internet knocks on.
+"""The LINE webhook: `POST /line/webhook/<public_id>/`, where LINE delivers a company's events.
 
-verify → store raw → 200 → process async (RELIABILITY.md §3.2, LINE_PLATFORM.md §3):
+1. A body over `MAX_BODY_BYTES` → 413; no `X-Line-Signature` header → 400.
+2. The company's linked channel, by the URL's public id; unknown or not 連携中 → 404.
+3. The signature, base64(HMAC-SHA256(channel secret, the body's bytes as received)), compared
+   in constant time; a mismatch → 400 and nothing stored. (Not line-bot-sdk's validator: it
+   works on the body decoded to str, and LINE signs the bytes.)
+4. The body: a JSON object whose `destination` is this company's bot, with a list of event
+   objects, otherwise 400. No events (LINE's 検証 button) → 200, nothing stored.
+5. Each event stored once (a webhookEventId already stored is skipped) and committed before
+   the answer, then the processing worker woken; a database error → 503, so LINE redelivers.
+6. 200. An unexpected error is logged and answered 500 (LINE redelivers any non-2xx alike).
 
-1. A body over `MAX_BODY_BYTES` → 413; no `X-Line-Signature` header → 400 (before any query).
-2. The company's integration by the URL's public id; unknown or not 連携中 → 404.
-3. base64(HMAC-SHA256(Messaging API channel secret, the raw body bytes)), compared in constant
-   time; a mismatch → 400, nothing stored, a warning logged without the body or the signature.
-   Verification is ours (stdlib `hmac`), not the SDK's `SignatureValidator`: the SDK decodes and
-   re-encodes the body as `str`, and we want the bytes exactly as received.
-4. The JSON must be an object with `destination` = the stored bot user id and a list of event
-   objects; otherwise 400 (logged). An empty `events` list (LINE's 検証 button and the webhook
-   test API) → 200 with nothing stored.
-5. The events are stored (`webhook_store.py`): one row per event, ONE `INSERT … ON CONFLICT
-   DO NOTHING` shared by concurrent requests, so a redelivered or duplicated event is stored
-   once and the row is durable before the 200; NUL characters, which PostgreSQL's jsonb
-   refuses, are replaced first. After the commit processing is woken
-   (`tasks.wake(company_id)`); a database error → 503 so LINE redelivers.
-6. Nothing raises out of `receive`: an unexpected error is logged and answered 500. LINE
-   treats any non-2xx alike (`error_status_code`, then redelivery), so 500 vs 503 only tells
-   our own logs and monitoring apart: 503 means "the database is unavailable, retry", 500 means
-   "a bug", with its traceback logged.
-
-The hot path is short on purpose (see benchmarks/webhook.py): `WebhookMiddleware` sits first
-in MIDDLEWARE and answers webhook POSTs itself, skipping sessions, CSRF, auth, CSP and the
-rest, which a signed machine-to-machine request does not use. Under gunicorn the same
-requests are answered one step earlier still, by `WebhookWSGI` around Django's WSGI handler
-(hrmos/wsgi.py; only while the middleware is in MIDDLEWARE): no WSGIRequest, no
-request_started/request_finished signals, no handler chain: ~30 % less worker CPU per
-webhook request in the benchmark (0.46× → 0.57× the baseline), and less GIL time for the
-other threads. Of what those signals do, the webhook needs only what `close_old_connections()`
-does for a connection it used (closed if broken, outside autocommit or past CONN_MAX_AGE):
-`webhook_store.tidy_connection()`, called where it used one (the group commit's leader after
-its statement, a cache miss after its query), not for every request's every connection. Its
-answers are built once (`Answer`), not an HttpResponse per request. The integration lookup and an
-HMAC object keyed with the decrypted secret are cached per process for `CACHE_SECONDS`
-(dropped on any LineIntegration save in this process, and re-read on a signature or
-destination mismatch, so a relink with a new secret does not bounce events); Django's
-per-request connection health check (a SELECT 1) is skipped in favour of one reconnect on
-failure; and the wake-up after commit is an in-process set of company ids, not a broker publish per request
-(a publish costs ~0.4 ms, about what the rest of the request costs; see tasks.py).
+This is the behaviour in plain Django; `fast_path.py` gives the same answers with less work
+per request, unless settings.LINE_WEBHOOK_FAST_PATH is False. See docs/line.md.
 """
 
 from __future__ import annotations
@@ -47,135 +21,32 @@ import base64
 import hashlib
 import hmac
 import logging
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from http import HTTPStatus
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, transaction
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
-from django.utils.functional import cached_property
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from line_integration.models import LineIntegration
-from line_integration.webhook.store import (
-    MalformedBody,
-    needs_sanitizing,
-    parse,
-    sanitized,
-    store,
-    tidy_connection,
-)
+from line_integration.models import LineIntegration, LineWebhookEvent
+from line_integration.processing import tasks
+from line_integration.webhook.body import MalformedBody, event_values, needs_sanitizing, parse, sanitized
 
 logger = logging.getLogger(__name__)
 
-PATH_PREFIX = "/line/webhook/"
 MAX_BODY_BYTES = 1024 * 1024
-CACHE_SECONDS = 10.0
-RECHECK_SECONDS = 1.0
-
-
-# --- the per-process integration cache ----------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Channel:
-    """What the webhook needs of a linked company, without a query or a decryption per request."""
-
-    company_id: int
-    bot_user_id: str
-    mac: Any  # an hmac.HMAC keyed with the channel secret; copied for each request
-    loaded_at: float
-
-    def signature_matches(self, body: bytes, signature: str) -> bool:
-        mac = self.mac.copy()
-        mac.update(body)
-        expected = base64.b64encode(mac.digest())
-        try:
-            given = signature.strip().encode("ascii")
-        except UnicodeEncodeError:
-            return False
-        return hmac.compare_digest(expected, given)
-
-
-_channels: dict[str, Channel] = {}
-
-
-def _load(public_id: str) -> Channel | None:
-    try:
-        row = (
-            LineIntegration.objects.filter(company__public_id=public_id, status=LineIntegration.Status.LINKED)
-            .only("company_id", "bot_user_id", "messaging_channel_secret")
-            .first()
-        )
-    finally:
-        tidy_connection()
-    if row is None or not row.messaging_channel_secret:
-        _channels.pop(public_id, None)
-        return None
-    channel = Channel(
-        company_id=row.company_id,
-        bot_user_id=row.bot_user_id,
-        mac=hmac.new(row.messaging_channel_secret.encode("utf-8"), digestmod=hashlib.sha256),
-        loaded_at=time.monotonic(),
-    )
-    _channels[public_id] = channel
-    return channel
-
-
-def channel_for(public_id: str) -> Channel | None:
-    """The linked company behind a webhook URL, from this process's cache when recent."""
-    cached = _channels.get(public_id)
-    if cached is not None and time.monotonic() - cached.loaded_at < CACHE_SECONDS:
-        return cached
-    return _load(public_id)
-
-
-def recheck(public_id: str, cached: Channel) -> Channel | None:
-    """After a signature or destination mismatch: the channel as stored now (the company may
-    have relinked in another process). At most once a second, so a flood of forged requests
-    cannot turn into a flood of queries."""
-    if time.monotonic() - cached.loaded_at < RECHECK_SECONDS:
-        return cached
-    return _load(public_id)
-
-
-def forget_channels() -> None:
-    _channels.clear()
-
-
-@receiver(post_save, sender=LineIntegration, dispatch_uid="line_webhook_forget_on_save")
-@receiver(post_delete, sender=LineIntegration, dispatch_uid="line_webhook_forget_on_delete")
-def _integration_changed(**kwargs: Any) -> None:
-    forget_channels()
-
-
-# --- the request --------------------------------------------------------------------------
-
-
 class Answer:
-    """One of the webhook's few plain-text answers, built once: as a Django response for the
-    view and the middleware, and as ready-made WSGI status and headers for `WebhookWSGI`."""
-
-    def __init__(self, status: int, text: str) -> None:
-        self.status = status
-        self.body = text.encode("utf-8")
-        self.wsgi_status = f"{status} {HTTPStatus(status).phrase}"
-        self.wsgi_headers = [
-            ("Content-Type", "text/plain; charset=utf-8"),
-            ("Content-Length", str(len(self.body))),  # CommonMiddleware is skipped on the fast path
-        ]
-
-    def response(self) -> HttpResponse:
-        response = HttpResponse(self.body, status=self.status, content_type="text/plain; charset=utf-8")
-        response["Content-Length"] = str(len(self.body))
-        return response
+    status: int
+    text: str
 
 
 OK = Answer(200, "OK")
@@ -188,69 +59,110 @@ INTERNAL_ERROR = Answer(500, "internal error")
 UNAVAILABLE = Answer(503, "temporarily unavailable")
 
 
-def receive(request: HttpRequest | RawRequest, public_id: str) -> Answer:
-    """The whole webhook. Never raises: every outcome is a status LINE understands (see the
-    module docstring, 6. for why an unexpected error is 500)."""
-    try:
-        return _receive(request, public_id)
-    except Exception:
-        logger.exception("LINE webhook %s: unexpected error, answering 500 (LINE redelivers)", public_id)
-        return INTERNAL_ERROR
+@dataclass(frozen=True)
+class Channel:
+    """What the webhook needs of a linked company's Messaging API channel."""
+
+    company_id: int
+    bot_user_id: str
+    secret: str
+
+    def digest(self, body: bytes) -> bytes:
+        return hmac.new(self.secret.encode(), body, hashlib.sha256).digest()
+
+    def signed(self, body: bytes, signature: str) -> bool:
+        """Whether X-Line-Signature is the base64 of the body's HMAC (compared in constant time)."""
+        try:
+            given = signature.strip().encode("ascii")
+        except UnicodeEncodeError:
+            return False
+        return hmac.compare_digest(base64.b64encode(self.digest(body)), given)
+
+    def fresh(self) -> Channel | None:
+        """The channel as stored now: this one, just read (a cached copy reads it again)."""
+        return self
 
 
-def _receive(request: HttpRequest | RawRequest, public_id: str) -> Answer:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_BODY_BYTES:
-        logger.warning("LINE webhook %s: body of %d bytes refused", public_id, length)
+def linked_channel(public_id: str) -> Channel | None:
+    linked = LineIntegration.objects.filter(company__public_id=public_id, status=LineIntegration.Status.LINKED)
+    integration = linked.first()
+    if integration is None or not integration.messaging_channel_secret:
+        return None
+    return Channel(integration.company_id, integration.bot_user_id, integration.messaging_channel_secret)
+
+
+def store(company_id: int, events: list[Any]) -> None:
+    """One row per event (a webhookEventId already stored is skipped), then processing woken."""
+    now = timezone.now()
+    rows = [LineWebhookEvent(**event_values(company_id, event, now)) for event in events]
+    LineWebhookEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    transaction.on_commit(partial(tasks.wake, company_id))
+
+
+class WebhookRequest(Protocol):
+    """What the webhook reads of a request: Django's, or the fast path's."""
+
+    META: dict[str, Any]
+
+    @property
+    def body(self) -> bytes: ...
+
+
+Find = Callable[[str], Channel | None]
+Save = Callable[[int, list[Any]], None]
+
+
+def receive(request: WebhookRequest, public_id: str, find: Find = linked_channel, save: Save = store) -> Answer:
+    """The webhook's answer to a request (steps 1-6 above); never raises."""
+    length = request.META.get("CONTENT_LENGTH") or ""
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        logger.warning("LINE webhook %s: body of %s bytes refused", public_id, length)
         return TOO_LARGE
     signature = request.META.get("HTTP_X_LINE_SIGNATURE")
     if not signature:
         logger.warning("LINE webhook %s: no X-Line-Signature header", public_id)
         return MISSING_SIGNATURE
     try:
-        channel = channel_for(public_id)
+        channel = find(public_id)
         if channel is None:
             return NOT_FOUND
-        try:
-            body = request.body
-        except RequestDataTooBig:
-            return TOO_LARGE
+        body = request.body
         if len(body) > MAX_BODY_BYTES:
             return TOO_LARGE
-        if not channel.signature_matches(body, signature):
-            channel = recheck(public_id, channel)  # the secret may have changed since it was cached
+        if not channel.signed(body, signature):
+            channel = channel.fresh()  # a cached secret may predate a relink
             if channel is None:
                 return NOT_FOUND
-            if not channel.signature_matches(body, signature):
-                logger.warning(
-                    "LINE webhook for company %s: bad signature (%d bytes), nothing stored",
-                    channel.company_id,
-                    len(body),
-                )
+            if not channel.signed(body, signature):
+                logger.warning("LINE webhook for company %s: bad signature (%d bytes)", channel.company_id, len(body))
                 return BAD_SIGNATURE
-        company_id = channel.company_id
-        try:
-            destination, events = parse(body)
-            if destination != channel.bot_user_id:
-                fresh = recheck(public_id, channel)
-                if fresh is None or fresh.company_id != company_id or destination != fresh.bot_user_id:
-                    raise MalformedBody("destination is not this company's bot")
-            if not events:
-                return OK  # LINE's 検証 button and the webhook test
-            if needs_sanitizing(body):  # rare, so only then walk the events
-                events = sanitized(events)
-                logger.warning("LINE webhook for company %s: unstorable characters replaced", company_id)
-            store(company_id, events)
-        except MalformedBody as exc:
-            logger.warning("LINE webhook for company %s: malformed body refused: %s", company_id, exc)
-            return MALFORMED
-    except DatabaseError:
-        # Never answer 200 for an event that is not stored: LINE redelivers on a 5xx.
+        return _store(channel, body, save)
+    except RequestDataTooBig:
+        return TOO_LARGE
+    except DatabaseError:  # never 200 for an event that is not stored
         logger.exception("LINE webhook %s: database unavailable, answering 503", public_id)
         return UNAVAILABLE
+    except Exception:
+        logger.exception("LINE webhook %s: unexpected error, answering 500 (LINE redelivers)", public_id)
+        return INTERNAL_ERROR
+
+
+def _store(channel: Channel, body: bytes, save: Save) -> Answer:
+    try:
+        destination, events = parse(body)
+        if destination != channel.bot_user_id:
+            fresh = channel.fresh()
+            if fresh is None or destination != fresh.bot_user_id:
+                raise MalformedBody("destination is not this company's bot")
+        if not events:
+            return OK
+        if needs_sanitizing(body):  # NUL or a lone surrogate, which jsonb refuses; rare
+            events = sanitized(events)
+            logger.warning("LINE webhook for company %s: NUL characters replaced", channel.company_id)
+        save(channel.company_id, events)
+    except MalformedBody as exc:
+        logger.warning("LINE webhook for company %s: malformed body refused: %s", channel.company_id, exc)
+        return MALFORMED
     return OK
 
 
@@ -259,76 +171,5 @@ def _receive(request: HttpRequest | RawRequest, public_id: str) -> Answer:
 @require_POST
 @transaction.non_atomic_requests
 def webhook(request: HttpRequest, public_id: str) -> HttpResponse:
-    """The URLconf entry (reverse() and requests that bypass `WebhookMiddleware`)."""
-    return receive(request, public_id).response()
-
-
-def _public_id(method: str, path: str) -> str | None:
-    """The public id of a webhook POST's path (`/line/webhook/<id>/` or without the slash)."""
-    if method == "POST" and path.startswith(PATH_PREFIX):
-        public_id = path[len(PATH_PREFIX) :]
-        if public_id.endswith("/"):
-            public_id = public_id[:-1]
-        if public_id and "/" not in public_id:
-            return public_id
-    return None
-
-
-class WebhookMiddleware:
-    """First in MIDDLEWARE: a webhook POST is answered here, before the session, CSRF, auth,
-    login-required, CSP, htmx and axes middleware run; none of them applies to a signed
-    machine-to-machine request, and the webhook's latency budget is LINE's 2 seconds under
-    bursts. Both `/line/webhook/<id>/` and `/line/webhook/<id>` are answered (no APPEND_SLASH
-    redirect: a 301 on POST is a failed delivery for LINE). Other methods fall through to the
-    URLconf (405)."""
-
-    def __init__(self, get_response: Any) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        public_id = _public_id(request.method or "", request.path_info)
-        if public_id is not None:
-            return receive(request, public_id).response()
-        return self.get_response(request)
-
-
-MIDDLEWARE_PATH = f"{WebhookMiddleware.__module__}.{WebhookMiddleware.__qualname__}"
-
-
-class RawRequest:
-    """What `receive` reads of a request, straight from the WSGI environ: `META` (the environ
-    itself, as in Django's WSGIRequest) and `body`, read on first use like Django's: exactly
-    CONTENT_LENGTH bytes, none without it."""
-
-    def __init__(self, environ: dict[str, Any]) -> None:
-        self.META = environ
-
-    @cached_property
-    def body(self) -> bytes:
-        try:
-            length = int(self.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        return self.META["wsgi.input"].read(length) if length > 0 else b""
-
-
-class WebhookWSGI:
-    """Wraps Django's WSGI application (hrmos/wsgi.py): a webhook POST is answered by `receive`
-    without going through Django's handler at all (see the module docstring), the same answer
-    `WebhookMiddleware` would give. Only while that middleware is in MIDDLEWARE (a deployment
-    without it wants every request through the full stack), and only for an ASCII public id
-    (WSGI paths are Latin-1-decoded bytes; any other goes through Django, which decodes it)."""
-
-    def __init__(self, application: Any) -> None:
-        self.application = application
-        self.enabled = MIDDLEWARE_PATH in settings.MIDDLEWARE
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        public_id = None
-        if self.enabled:
-            public_id = _public_id(environ.get("REQUEST_METHOD", "").upper(), environ.get("PATH_INFO", ""))
-        if public_id is None or not public_id.isascii():
-            return self.application(environ, start_response)
-        answer = receive(RawRequest(environ), public_id)
-        start_response(answer.wsgi_status, list(answer.wsgi_headers))
-        return [answer.body]
+    answer = receive(request, public_id)
+    return HttpResponse(answer.text, status=answer.status, content_type="text/plain; charset=utf-8")

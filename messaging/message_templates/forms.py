@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.validators import ProhibitNullCharactersValidator
 
+from hrmos.forms import use_plain_nul_message
 from hrmos.models import Company
 from messaging import rendering
 from messaging.message_templates import texts
@@ -17,18 +17,6 @@ from messaging.sending.automatic import AutomaticKind
 
 BODY_MAX = 20_000
 HOUR_CHOICES = [(hour, f"{hour}:00") for hour in range(24)]
-NUL_MESSAGE = "使用できない文字（NUL文字）が含まれています。取り除いてから保存してください。"
-
-
-def _clear_nul_messages(form: forms.BaseForm) -> None:
-    """Django's own Japanese text for a NUL character does not say what is wrong."""
-    for field in form.fields.values():
-        field.validators = [
-            ProhibitNullCharactersValidator(message=NUL_MESSAGE)
-            if isinstance(validator, ProhibitNullCharactersValidator)
-            else validator
-            for validator in field.validators
-        ]
 
 
 def _body_field() -> forms.CharField:
@@ -60,7 +48,7 @@ class MessageTemplateForm(forms.ModelForm):
     def __init__(self, *args: Any, company: Company, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.company = company
-        _clear_nul_messages(self)
+        use_plain_nul_message(self.fields.values())
         self.fields[
             "subject"
         ].help_text = "LINEメッセージ用のテンプレートなら空欄でもかまいません（LINEには本文だけが入ります）。"
@@ -114,7 +102,7 @@ class AutomaticSettingForm(forms.Form):
     def __init__(self, *args: Any, info: AutomaticKind, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.info = info
-        _clear_nul_messages(self)
+        use_plain_nul_message(self.fields.values())
         # A kind the reference never lets a company turn off has no switch: whatever is
         # posted, it stays on.
         if not info.can_disable:

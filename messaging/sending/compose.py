@@ -69,6 +69,16 @@ class Draft:
     # What the send is about, for the placeholders of the apps above: {"event": 12}.
     context: dict[str, Any] = field(default_factory=dict)
 
+    def scope(self, company: Company, sender_name: str, sender_department: str = "") -> SendScope:
+        """What the placeholders see of this draft's send, before the send exists."""
+        return SendScope(
+            company=company,
+            sender_name=sender_name,
+            kind=self.kind,
+            context=self.context,
+            sender_department=sender_department,
+        )
+
     def channels(self) -> list[str]:
         channels: list[str] = []
         if self.send_email:
@@ -217,13 +227,7 @@ def preview(
     draft: Draft, *, company: Company, sender_name: str, candidate: Candidate | None, sender_department: str = ""
 ) -> rendering.Rendered:
     """What the first recipient would get (the timeline copy stands in for personal links)."""
-    scope = SendScope(
-        company=company,
-        sender_name=sender_name,
-        kind=draft.kind,
-        context=draft.context,
-        sender_department=sender_department,
-    )
+    scope = draft.scope(company, sender_name, sender_department)
     context = rendering.context_for(candidate, company, sender_name, scope)
     try:
         rendered = rendering.render_for_recipient(
@@ -285,13 +289,7 @@ def create_send(
     sender_name = user.display_name if user is not None else company.name
     sender_department = user.department if user is not None else ""
     errors = validate(draft, company=company, recipient_count=len(rows), now=now, sender_department=sender_department)
-    scope = SendScope(
-        company=company,
-        sender_name=sender_name,
-        kind=draft.kind,
-        context=draft.context,
-        sender_department=sender_department,
-    )
+    scope = draft.scope(company, sender_name, sender_department)
     if not errors:
         errors = missing_values(draft, scope, rows)
     if errors:

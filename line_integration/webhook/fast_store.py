@@ -1,136 +1,35 @@
-"""The LINE webhook's storage (`webhook.py` is the request): a verified body parsed into
-`LineWebhookEvent` rows, written durably in one statement before the 200.
+"""The fast path's storage: the same rows as `views.store`, written with less work per request.
 
-- `parse(body)` → (destination, events), or `MalformedBody`.
-- `sanitized(events)`: PostgreSQL's jsonb cannot hold the NUL character (`\\u0000` in the
-  JSON) or a lone surrogate, so such strings are stored with U+FFFD in its place
-  (`hrmos.text`) and the event says so (`SANITIZED_KEY`). The signature was checked over
-  the raw bytes first, so this changes nothing about what is trusted.
-- `store(company_id, events)`: ONE `INSERT … ON CONFLICT (company, webhookEventId) DO NOTHING`
-  (the statement `bulk_create(ignore_conflicts=True)` sends, issued alone in autocommit, so one
-  round trip), so a redelivered or duplicated event is stored once. Concurrent requests of one
-  process share that statement (`GroupCommit`); if it fails, each request's rows are written
-  again on their own, so one request's bad row never fails another's. Processing is woken
-  after the commit (`tasks.wake(company_id)`).
+- Concurrent requests of one process share one INSERT, and so one commit (`GroupCommit`);
+  every request still answers only after its own rows are committed.
+- The INSERT is the statement `bulk_create(ignore_conflicts=True)` sends (`ON CONFLICT
+  (company, webhookEventId) DO NOTHING`), built once per row count and issued alone in
+  autocommit: one round trip, no BEGIN/COMMIT around it.
+- Django's per-request connection health check (a SELECT 1) is skipped in favour of one
+  reconnect on failure, and the connection is tidied (`tidy_connection`) by the thread that
+  used it, since the WSGI door skips Django's request signals.
+
+benchmarks/README.md has what each of these is worth.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connections, router, transaction
 from django.utils import timezone
 
-from hrmos.text import REPLACEMENT, storable_json
 from line_integration.models import LineWebhookEvent
 from line_integration.processing import tasks
+from line_integration.webhook.body import event_values
 
 logger = logging.getLogger(__name__)
-
-
-# --- the event rows -----------------------------------------------------------------------
-
-
-class MalformedBody(ValueError):
-    pass
-
-
-def _text(value: Any, limit: int) -> str:
-    return value[:limit] if isinstance(value, str) else ""
-
-
-def _event_id(event: dict[str, Any]) -> str:
-    value = event.get("webhookEventId")
-    if isinstance(value, str) and 0 < len(value) <= 64:
-        return value
-    # LINE always sends one (a ULID). Should it ever be missing, a digest of the event still
-    # stores it once and never twice, rather than refusing or losing it.
-    canonical = json.dumps(event, sort_keys=True, ensure_ascii=False).encode("utf-8")
-    return "sha256-" + hashlib.sha256(canonical).hexdigest()[:57]
-
-
-def _timestamp(value: Any, fallback: datetime) -> datetime:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return datetime.fromtimestamp(value / 1000, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            pass
-    return fallback
-
-
-def event_values(company_id: int, event: dict[str, Any], received_at: datetime) -> dict[str, Any]:
-    """The stored row of one event (column attname → value); the payload is the event as sent."""
-    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-        raise MalformedBody("an event is not an object with a type")
-    source = event.get("source")
-    source = source if isinstance(source, dict) else {}
-    event_type = event["type"]
-    if event_type == "message":
-        message = event.get("message")
-        message_id = message.get("id") if isinstance(message, dict) else None
-    elif event_type == "unsend":
-        unsend = event.get("unsend")
-        message_id = unsend.get("messageId") if isinstance(unsend, dict) else None
-    else:
-        message_id = None
-    delivery = event.get("deliveryContext")
-    return {
-        "company_id": company_id,
-        "webhook_event_id": _event_id(event),
-        "event_type": event_type[:40],
-        "source_type": _text(source.get("type"), 8),
-        "source_user_id": _text(source.get("userId"), 64),
-        "line_message_id": _text(message_id, 32),
-        "timestamp": _timestamp(event.get("timestamp"), received_at),
-        "is_redelivery": bool(delivery.get("isRedelivery")) if isinstance(delivery, dict) else False,
-        "mode": _text(event.get("mode"), 16),
-        "payload": event,
-        "received_at": received_at,
-    }
-
-
-SANITIZED_KEY = "_sanitized"  # added to a stored event whose strings held NUL characters
-SANITIZED_NOTE = "NUL文字（\\u0000）はデータベースに保存できないため、U+FFFD（�）に置き換えて保存しました"
-
-
-def needs_sanitizing(body: bytes) -> bool:
-    """Whether the JSON may carry a NUL or a lone surrogate: both arrive only as escapes."""
-    return b"\\u0000" in body or b"\\ud" in body or b"\\uD" in body
-
-
-def sanitized(events: list[Any]) -> list[Any]:
-    """The events with NUL characters made storable, each changed event marked as such."""
-    cleaned = []
-    for event in events:
-        clean, changed = storable_json(event, nul=REPLACEMENT)
-        if changed and isinstance(clean, dict):
-            clean[SANITIZED_KEY] = SANITIZED_NOTE
-        cleaned.append(clean)
-    return cleaned
-
-
-def parse(body: bytes) -> tuple[str, list[Any]]:
-    """(destination, events) of a webhook body, or MalformedBody."""
-    try:
-        data = json.loads(body)
-    except ValueError as exc:  # also invalid UTF-8
-        raise MalformedBody(f"not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise MalformedBody("the body is not a JSON object")
-    destination, events = data.get("destination"), data.get("events")
-    if not isinstance(destination, str) or not isinstance(events, list):
-        raise MalformedBody("destination or events missing")
-    return destination, events
-
 
 _COLUMNS_SET = (  # what event_values() fills: bound parameters of the INSERT
     "company_id", "webhook_event_id", "event_type", "source_type", "source_user_id", "line_message_id",
@@ -313,9 +212,9 @@ def _insert_and_tidy(rows: list[dict[str, Any]]) -> None:
 _group_commit = GroupCommit(_insert_and_tidy)
 
 
-def store(company_id: int, events: list[Any]) -> int:
-    """Store the events (a duplicate webhookEventId is skipped by the unique constraint), durably
-    before returning, and wake processing after the commit. Returns how many events there were."""
+def store(company_id: int, events: list[Any]) -> None:
+    """What `views.store` does: the rows committed (a webhookEventId already stored is skipped),
+    then processing woken."""
     now = timezone.now()
     rows = [event_values(company_id, event, now) for event in events]
     connection = _connection()
@@ -325,4 +224,3 @@ def store(company_id: int, events: list[Any]) -> int:
     else:
         _group_commit(rows)  # in autocommit: committed when this returns
         tasks.wake(company_id)
-    return len(rows)
