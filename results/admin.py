@@ -2,20 +2,9 @@
 candidate page or the list (which also replace the notices); an edit here would bypass both."""
 
 from django.contrib import admin
-from django.http import HttpRequest
 
+from hrmos.admin import ReadOnlyAdmin
 from results.models import NoticeSetting, SelectionResult
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(SelectionResult)
