@@ -23,9 +23,13 @@ class Conflict(Exception):
 
 
 def _lock(users: list[User], room: Room | None) -> None:
-    list(User.objects.select_for_update().filter(pk__in=sorted(u.pk for u in users)).order_by("pk"))
+    """FOR NO KEY UPDATE, not FOR UPDATE: the interview's own rows that point at these users
+    and this room (its interviewers, its room) take a key-share lock when inserted, which a
+    FOR UPDATE would make wait for every other booking's whole transaction."""
+    people = User.objects.select_for_update(no_key=True).filter(pk__in=sorted(u.pk for u in users))
+    list(people.order_by("pk"))
     if room is not None:
-        list(Room.objects.select_for_update().filter(pk=room.pk))
+        list(Room.objects.select_for_update(no_key=True).filter(pk=room.pk))
 
 
 def check_people(interview: Interview, users: list[User]) -> None:
