@@ -291,6 +291,7 @@ def create_send(
         kind=draft.kind,
         context=draft.context,
         sender_department=sender_department,
+        candidate_ids=tuple(row[0] for row in rows),
     )
     if not errors:
         errors = missing_values(draft, scope, rows)
@@ -421,7 +422,7 @@ def _insert_messages(
         per_row=("candidate", "subject", "body"),
     )
     company_name = send.company.name
-    scope = rendering.scope_of(send)
+    scope = rendering.scope_of(send, [row[0] for row in rows])
     message_rows = []
     for pk, last_name, first_name, *_ in rows:
         context = rendering.RecipientContext(
