@@ -161,8 +161,8 @@ def current_interview(request: SchedulingRequest) -> Interview | None:
 
 def _place_on(interview: Interview, slot: Slot, schedule: Schedule, event: str) -> None:
     """Put the interview on the slot and confirm it to the candidate. The interviewers are held
-    last, so their row locks (which every booking sharing them waits for) are kept only for
-    the bookings' insert and the commit, not for writing the email."""
+    last: a booking overlapping this one waits on its bookings' rows only from their insert to
+    the commit, not while the email is written."""
     interview.slot = slot
     interview.start_at, interview.end_at = slot.start_at, slot.end_at
     interview.status = Interview.Status.CONFIRMED
