@@ -177,7 +177,9 @@ def book(request: SchedulingRequest, slot_pk: int, now: datetime | None = None) 
     now = now or timezone.now()
     with transaction.atomic():
         request = (
-            SchedulingRequest.objects.select_for_update().select_related("schedule", "candidate").get(pk=request.pk)
+            SchedulingRequest.objects.select_for_update(of=("self",))  # not the schedule: shared by every booking
+            .select_related("schedule", "candidate")
+            .get(pk=request.pk)
         )
         if request.cancelled_at is not None:
             raise Refused(Refused.CANCELLED)
@@ -218,7 +220,9 @@ def cancel_booking(request: SchedulingRequest, now: datetime | None = None) -> I
     """The candidate cancels their booking (before the deadline). Raises Refused."""
     now = now or timezone.now()
     with transaction.atomic():
-        request = SchedulingRequest.objects.select_for_update().select_related("schedule").get(pk=request.pk)
+        request = (
+            SchedulingRequest.objects.select_for_update(of=("self",)).select_related("schedule").get(pk=request.pk)
+        )
         current = current_interview(request)
         if current is None:
             return None
