@@ -19,16 +19,17 @@ overlapping bookings of one interviewer (must be 0). Confirmation emails are wri
 outbox (no worker drains them here; their cost is the insert in the booking's transaction).
 
 Results (2 vCPU VM shared with other jobs, PostgreSQL and Redis on it; one run each, the load
-average at its start). Before: bookings locked both interviewers' rows FOR UPDATE. After: no
-row locks (the exclusion constraints decide a race) and ~5 fewer statements per confirmation.
+average at its start). Before: a booking locked its request with a plain select_for_update
+over a join, which also locked the schedule's row (so every booking of one schedule queued
+behind the one before until its commit), and both interviewers' rows FOR UPDATE. After: the
+request's row only, no locks on people (the exclusion constraints decide a race), and ~5
+fewer statements per confirmation.
 
     before, load 4.0     booking POST p50 6500 ms  p99 12280 ms   page GET p50 849 ms
     before, load 3.1     booking POST p50 1375 ms  p99  3380 ms   page GET p50 183 ms
     before, load 7.4     booking POST p50 1807 ms  p99  7216 ms   page GET p50 382 ms
-    after,  load 1.5     booking POST p50 1148 ms  p99  2620 ms   page GET p50 187 ms
-    after,  load 0.7     booking POST p50 1507 ms  p99  3411 ms   page GET p50 320 ms
-    after,  load 7.9     booking POST p50  984 ms  p99  2747 ms   page GET p50 295 ms
-    after,  load 4.3     booking POST p50 1944 ms  p99 10070 ms   page GET p50 473 ms
+    after,  load 1.3     booking POST p50 1073 ms  p99  2476 ms   page GET p50 236 ms
+    after,  load 3.0     booking POST p50  980 ms  p99  2882 ms   page GET p50 567 ms
 
 Always exactly 200 booked, 0 slots with two interviews, 0 overlapping bookings, 0 5xx. The
 target (p99 < 300 ms) is out of reach here whatever the locks: 50 clients that each send
