@@ -14,6 +14,7 @@ import hashlib
 import logging
 import secrets
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Max, QuerySet
@@ -144,10 +145,31 @@ def application_of(recipient: Recipient) -> Application | None:
     if recipient.candidate_id is None:
         return None
     cache = recipient.scope._cache  # per send: the placeholders of one recipient ask in turn
-    key = ("events.Application", str(recipient.candidate_id))
+    key = _cached(recipient.candidate_id)
+    if key not in cache and recipient.candidate_id in recipient.scope.candidate_ids:
+        _load_applications(recipient, cache)
     if key not in cache:
         cache[key] = _find_application(recipient, recipient.candidate_id)
     return cache[key]
+
+
+def _load_applications(recipient: Recipient, cache: dict[tuple[str, str], Any]) -> None:
+    """Every recipient's application to the send's event in one query (None for those who
+    have none); a send naming one application is left to `_find_application`."""
+    event = event_of(recipient)
+    if event is None or recipient.scope.context.get(APPLICATION) is not None:
+        return
+    candidate_ids = recipient.scope.candidate_ids
+    found = Application.objects.filter(
+        company=recipient.company, event=event, candidate_id__in=candidate_ids
+    ).select_related("date__event")
+    by_candidate = {application.candidate_id: application for application in found}
+    for candidate_id in candidate_ids:
+        cache[_cached(candidate_id)] = by_candidate.get(candidate_id)
+
+
+def _cached(candidate_id: int) -> tuple[str, str]:
+    return ("events.Application", str(candidate_id))
 
 
 def _find_application(recipient: Recipient, candidate_id: int) -> Application | None:

@@ -243,6 +243,28 @@ def reminder_key(application: Application) -> str:
     return f"{Kind.EVENT_REMINDER}:{application.pk}:{application.date_id}:{application.date.starts_at:%Y%m%dT%H%M}"
 
 
+def send_reminders(applications: list[Application], template: automatic.Template) -> int:
+    """The event_reminder email for these applications of one event as one send, each exactly
+    once; how many were sent now. When the send is refused (a candidate lacks a value), each
+    goes on its own, so one that cannot be sent does not hold back the others."""
+    if not applications:
+        return 0
+    event = applications[0].event
+    try:
+        send = automatic.send_automatic_many(
+            Kind.EVENT_REMINDER,
+            company=event.company,
+            once_keys={application.candidate_id: reminder_key(application) for application in applications},
+            subject=event.reminder_subject or template.subject,
+            body=event.reminder_body or template.body,
+            context={EVENT: event.pk},
+        )
+    except ComposeError as refused:
+        logger.warning("Event reminders sent one by one: event=%s: %s", event.pk, refused)
+        return sum(send_reminder(application, template) for application in applications)
+    return send.recipient_count if send is not None else 0
+
+
 def send_reminder(application: Application, template: automatic.Template) -> bool:
     """The event_reminder email for this application, exactly once; False if sent before."""
     try:

@@ -2,11 +2,12 @@
 
 Each company's reminders go at its hour (自動送信メール設定, Asia/Tokyo, default 10:00) on the
 day before the date: the tick, every minute, finds applications still 申込済み on a date of
-tomorrow that is not cancelled, of an event with reminders on, and sends each through
-`send_automatic` with a key per application and date-time. The key's row commits with the
-send or not at all, so two beats, a re-run or a crash halfway never send one twice, and the
-next tick picks up whatever a crash left. An application cancelled before the tick gets
-nothing; one moved to another date gets the reminder for its new date.
+tomorrow that is not cancelled, of an event with reminders on, and sends them per date in
+batches, one send each (`send_automatic_many`), with a key per application and date-time.
+The keys' rows commit with their send or not at all, so two beats, a re-run or a crash
+halfway never send one twice, and the next tick picks up whatever a crash left. An
+application cancelled before the tick gets nothing; one moved to another date gets the
+reminder for its new date.
 """
 
 from __future__ import annotations
@@ -45,25 +46,28 @@ def due_applications(company: Company, now: datetime) -> list[Application]:
     )
 
 
-def _send_one(pk: int, template: automatic.Template, now: datetime) -> bool:
-    """In one transaction: the application re-read under its lock (a cancellation or a change
-    of date committed since the query counts), then the send and its key."""
+BATCH = 1000  # applications per send and transaction
+
+
+def _send_batch(pks: list[int], template: automatic.Template, now: datetime) -> int:
+    """In one transaction: the applications re-read under their locks (a cancellation or a
+    change of date committed since the query counts), then one send and its keys."""
     start, end = tomorrow_window(now)
     with transaction.atomic():
-        application = (
+        locked = (
             Application.objects.select_for_update(of=("self",))
             .select_related("date", "event__company", "candidate")
-            .filter(pk=pk)
-            .first()
+            .filter(pk__in=pks)
+            .order_by("pk")
         )
-        if (
-            application is None
-            or application.status != Application.Status.APPLIED
-            or application.date.is_cancelled
-            or not (start <= application.date.starts_at < end)
-        ):
-            return False
-        return notices.send_reminder(application, template)
+        due = [
+            application
+            for application in locked
+            if application.status == Application.Status.APPLIED
+            and not application.date.is_cancelled
+            and start <= application.date.starts_at < end
+        ]
+        return notices.send_reminders(due, template)
 
 
 def send_company_reminders(company: Company, now: datetime) -> int:
@@ -76,10 +80,14 @@ def send_company_reminders(company: Company, now: datetime) -> int:
             company=company, key__in=[notices.reminder_key(application) for application in due]
         ).values_list("key", flat=True)
     )
-    sent = 0
+    by_date: dict[int, list[int]] = {}
     for application in due:
         if notices.reminder_key(application) not in sent_keys:
-            sent += _send_one(application.pk, template, now)
+            by_date.setdefault(application.date_id, []).append(application.pk)
+    sent = 0
+    for pks in by_date.values():
+        for first in range(0, len(pks), BATCH):
+            sent += _send_batch(pks[first : first + BATCH], template, now)
     return sent
 
 

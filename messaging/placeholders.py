@@ -52,6 +52,9 @@ class SendScope:
     kind: str = ""
     context: Mapping[str, Any] = field(default_factory=dict)
     sender_department: str = ""
+    # The candidates this scope renders for, when known: a placeholder may load what they all
+    # need in one query on the first one's turn instead of one query each.
+    candidate_ids: tuple[int, ...] = ()
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     def related(self, model: type[M], key: str) -> M | None:

@@ -257,13 +257,15 @@ def context_for(
     )
 
 
-def scope_of(send: Send) -> SendScope:
+def scope_of(send: Send, candidate_ids: Iterable[int | None] = ()) -> SendScope:
+    """`candidate_ids`: the recipients it will render for, if known (see SendScope)."""
     return SendScope(
         company=send.company,
         sender_name=send.sender_name,
         kind=send.kind,
         context=send.context,
         sender_department=send.sender_department,
+        candidate_ids=tuple(pk for pk in candidate_ids if pk is not None),
     )
 
 

@@ -161,8 +161,8 @@ def current_interview(request: SchedulingRequest) -> Interview | None:
 
 def _place_on(interview: Interview, slot: Slot, schedule: Schedule, event: str) -> None:
     """Put the interview on the slot and confirm it to the candidate. The interviewers are held
-    last, so their row locks (which every booking sharing them waits for) are kept only for
-    the bookings' insert and the commit, not for writing the email."""
+    last: a booking overlapping this one waits on its bookings' rows only from their insert to
+    the commit, not while the email is written."""
     interview.slot = slot
     interview.start_at, interview.end_at = slot.start_at, slot.end_at
     interview.status = Interview.Status.CONFIRMED
@@ -177,7 +177,9 @@ def book(request: SchedulingRequest, slot_pk: int, now: datetime | None = None) 
     now = now or timezone.now()
     with transaction.atomic():
         request = (
-            SchedulingRequest.objects.select_for_update().select_related("schedule", "candidate").get(pk=request.pk)
+            SchedulingRequest.objects.select_for_update(of=("self",))  # not the schedule: shared by every booking
+            .select_related("schedule", "candidate")
+            .get(pk=request.pk)
         )
         if request.cancelled_at is not None:
             raise Refused(Refused.CANCELLED)
@@ -218,7 +220,9 @@ def cancel_booking(request: SchedulingRequest, now: datetime | None = None) -> I
     """The candidate cancels their booking (before the deadline). Raises Refused."""
     now = now or timezone.now()
     with transaction.atomic():
-        request = SchedulingRequest.objects.select_for_update().select_related("schedule").get(pk=request.pk)
+        request = (
+            SchedulingRequest.objects.select_for_update(of=("self",)).select_related("schedule").get(pk=request.pk)
+        )
         current = current_interview(request)
         if current is None:
             return None

@@ -1,11 +1,13 @@
 """Holding interviewers and rooms for a confirmed interview, with no double booking.
 
 `hold(interview, now)` is the one writer of `Booking` rows: called in the caller's transaction
-after an interview's time, people, room or status changed. It locks the users' and the room's
-rows in a fixed order (so two bookings that share someone queue instead of both seeing a free
-calendar), checks for overlaps to name who is busy, and writes the rows; PostgreSQL's exclusion
-constraints refuse an overlapping row whatever path wrote it, and that refusal becomes the same
-`Conflict`.
+after an interview's time, people, room or status changed. It checks for overlaps to name who
+is busy, and writes the rows (in a fixed order: users by id, then the room). PostgreSQL's
+exclusion constraints decide a race: an overlapping row another transaction is inserting makes
+the insert wait for it, and once that one commits the insert is refused, which becomes the same
+`Conflict`. So only bookings that overlap wait for each other; bookings of the same people at
+other times go side by side. (SQLite, in development, has one writer at a time: the check
+decides there.)
 """
 
 from __future__ import annotations
@@ -20,12 +22,6 @@ from selection.models import Booking, Interview, Room
 
 class Conflict(Exception):
     """The interview cannot be held; the message is for the recruiter or the candidate."""
-
-
-def _lock(users: list[User], room: Room | None) -> None:
-    list(User.objects.select_for_update().filter(pk__in=sorted(u.pk for u in users)).order_by("pk"))
-    if room is not None:
-        list(Room.objects.select_for_update().filter(pk=room.pk))
 
 
 def check_people(interview: Interview, users: list[User]) -> None:
@@ -61,10 +57,9 @@ def hold(interview: Interview) -> None:
     Booking.objects.filter(interview=interview).delete()
     if not interview.is_holding:
         return
-    users = list(interview.interviewers.all())
+    users = list(interview.interviewers.order_by("pk"))
     room = interview.room
     check_people(interview, users)
-    _lock(users, room)
     if (busy := busy_with(interview, users, room)) is not None:
         raise Conflict(conflict_message(busy))
     rows = [
@@ -90,5 +85,8 @@ def hold(interview: Interview) -> None:
     try:
         with transaction.atomic():
             Booking.objects.bulk_create(rows)
-    except IntegrityError as refused:  # another path wrote an overlapping booking meanwhile
+    except IntegrityError as refused:  # another transaction wrote an overlapping booking meanwhile
+        busy = busy_with(interview, users, room)
+        if busy is not None:
+            raise Conflict(conflict_message(busy)) from refused
         raise Conflict("面接官または会議室が同じ時間に別の面接で埋まっているため、登録できません。") from refused

@@ -12,13 +12,13 @@ from django.test import Client
 from icalendar import Calendar
 
 from events import actions, reminders
-from events.links import hash_token
+from events.links import date_text, hash_token
 from events.models import Application, EventLink
 from messaging.models import AutomaticMessageSetting, Channel, Delivery, Kind, Send
 from messaging.sending import compose
 from messaging.sending.compose import Draft
 from tests.conftest import make_candidate
-from tests.events_support import local, make_event
+from tests.events_support import add_date, local, make_event
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +90,7 @@ def tomorrow_event(company, candidate):
 
 
 def reminders_sent() -> int:
-    return Send.objects.filter(kind=Kind.EVENT_REMINDER).count()
+    return Delivery.objects.filter(send__kind=Kind.EVENT_REMINDER).count()
 
 
 def test_the_reminder_goes_at_the_companys_hour_the_day_before_once(company, candidate):
@@ -105,6 +105,27 @@ def test_the_reminder_goes_at_the_companys_hour_the_day_before_once(company, can
     assert reminders_sent() == 1
     send = Send.objects.get(kind=Kind.EVENT_REMINDER)
     assert not send.send_line
+
+
+def test_one_tick_sends_one_reminder_per_date_each_with_the_candidates_own_date(
+    recruiter_client, company, django_capture_on_commit_callbacks
+):
+    event = make_event(company, days=1)
+    afternoon = event.dates.get()
+    evening = add_date(event, local(1, 18))
+    people = [make_candidate(company, last_name=f"佐藤{n}", email=f"sato{n}@example.com") for n in range(3)]
+    with time_machine.travel(local(0, 8)):
+        for person, date in zip(people, (afternoon, afternoon, evening), strict=True):
+            actions.apply(date, person, Application.Source.PERSONAL)
+    with time_machine.travel(local(0, 10)), django_capture_on_commit_callbacks(execute=True):
+        assert reminders.send_due_reminders() == 3
+    assert Send.objects.filter(kind=Kind.EVENT_REMINDER).count() == 2
+    reminded = {email.body.splitlines()[0]: email.body for email in mail.outbox if "明日は" in email.subject}
+    assert len(reminded) == 3
+    assert date_text(afternoon) in reminded["佐藤0 花子 様"] and date_text(afternoon) in reminded["佐藤1 花子 様"]
+    assert date_text(evening) in reminded["佐藤2 花子 様"] and date_text(afternoon) not in reminded["佐藤2 花子 様"]
+    timeline = recruiter_client.get(f"/messages/candidates/{people[2].pk}/timeline/").content.decode()
+    assert "自動送信" in timeline and date_text(evening) in timeline
 
 
 def test_the_reminder_hour_is_the_companys(company, candidate):

@@ -11,7 +11,7 @@ from django.db import connections
 
 from events import actions, reminders
 from events.models import Application, EventDate
-from messaging.models import Kind, Send
+from messaging.models import Delivery, Kind, Send
 from tests.conftest import make_candidate
 from tests.events_support import local, make_event
 
@@ -86,7 +86,9 @@ def test_two_reminder_ticks_racing_send_each_reminder_once(company):
         again = reminders.send_due_reminders()
     assert sum(count for count in counts if isinstance(count, int)) == 8, counts
     assert again == 0
-    assert Send.objects.filter(kind=Kind.EVENT_REMINDER).count() == 8
+    reminded = Delivery.objects.filter(send__kind=Kind.EVENT_REMINDER).values_list("candidate_id", flat=True)
+    assert sorted(reminded) == sorted(person.pk for person in people)
+    assert Send.objects.filter(kind=Kind.EVENT_REMINDER).count() == 1  # one send for the date
 
 
 def test_a_date_cancelled_while_its_candidates_cancel_and_apply_ends_consistent(company, recruiter):

@@ -8,7 +8,7 @@ from django.core import mail
 from django.db import connection, transaction
 
 from messaging.models import AutomaticSendKey, Channel, Delivery, Kind, Message, Send
-from messaging.sending.automatic import send_automatic
+from messaging.sending.automatic import send_automatic, send_automatic_many
 from tests.conftest import make_candidate
 
 pytestmark = pytest.mark.django_db
@@ -89,6 +89,62 @@ def test_two_ticks_racing_on_one_key_send_exactly_once(company):
         thread.join()
     assert sum(result is not None for result in results) == 1
     assert Send.objects.count() == 1 and AutomaticSendKey.objects.count() == 1
+
+
+def remind_many(company, once_keys):
+    return send_automatic_many(
+        Kind.EVENT_REMINDER,
+        company=company,
+        once_keys=once_keys,
+        subject="【{{企業名}}】明日です",
+        body="{{候補者氏名}}様\n明日お待ちしております。",
+    )
+
+
+def test_a_batch_is_one_send_rendered_per_candidate_and_skips_keys_used_before(
+    recruiter_client, company, django_capture_on_commit_callbacks
+):
+    people = [make_candidate(company, last_name=f"佐藤{i}", email=f"sato{i}@example.com") for i in range(3)]
+    with django_capture_on_commit_callbacks(execute=True):
+        first = remind_many(company, {people[0].pk: "event_reminder:1"})
+        send = remind_many(company, {person.pk: f"event_reminder:{i + 1}" for i, person in enumerate(people)})
+        again = remind_many(company, {people[1].pk: "event_reminder:2"})
+    assert first is not None and send is not None and again is None
+    assert send.recipient_count == 2 and not send.send_line
+    assert sorted(email.to[0].split("<")[1] for email in mail.outbox) == [
+        "sato0@example.com>",
+        "sato1@example.com>",
+        "sato2@example.com>",
+    ]
+    assert {email.body.splitlines()[0] for email in mail.outbox} == {"佐藤0 花子様", "佐藤1 花子様", "佐藤2 花子様"}
+    assert AutomaticSendKey.objects.filter(send=send).count() == 2
+    page = recruiter_client.get(f"/messages/candidates/{people[2].pk}/timeline/").content.decode()
+    assert "自動送信" in page and "佐藤2 花子様" in page
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_batches_racing_on_the_same_keys_send_each_key_once(company):
+    people = [make_candidate(company, email=f"race{i}@example.com") for i in range(30)]
+    barrier = threading.Barrier(4)
+
+    def tick(order: int) -> None:
+        mine = people[::-1] if order % 2 else people  # the same keys, claimed in either order
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                remind_many(company, {person.pk: f"event_reminder:{person.pk}" for person in mine})
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=tick, args=(order,)) for order in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    per_candidate = list(Delivery.objects.values_list("candidate_id", flat=True))
+    assert sorted(per_candidate) == sorted(person.pk for person in people)
+    assert AutomaticSendKey.objects.count() == 30 and not AutomaticSendKey.objects.filter(send=None).exists()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from functools import partial
 
 import pytest
 import time_machine
-from django.db import connections
+from django.db import connection, connections, transaction
 
 from messaging.models import Kind, Send
 from selection import actions, reminders
@@ -132,3 +132,35 @@ def test_the_database_refuses_overlapping_bookings_whatever_path_writes_them(com
     Booking.objects.create(
         company=company, interview=second, user=interviewer, start_at=in_days(2, 11), end_at=in_days(2, 12)
     )
+
+
+def test_a_booking_of_the_same_interviewers_at_another_time_does_not_wait_for_an_open_one(company):
+    interviewer = make_recruiter(company, "heiko")
+    schedule = make_schedule(company, [interviewer])
+    first, second = make_slot(schedule, in_days(3, 10)), make_slot(schedule, in_days(3, 13))
+    held, release = threading.Event(), threading.Event()
+    opened = make_request(make_candidate(company, email="open@example.com"), schedule)
+    other = make_request(make_candidate(company, email="other@example.com"), schedule)
+
+    def book_and_hold_open() -> None:
+        try:
+            with transaction.atomic():
+                actions.book(opened, first.pk)
+                held.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=book_and_hold_open)
+    thread.start()
+    try:
+        assert held.wait(timeout=30)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '3s'")  # a wait on the open booking fails here
+            booked = actions.book(other, second.pk)
+    finally:
+        release.set()
+        thread.join()
+    assert booked.slot_id == second.pk
+    assert Booking.objects.filter(user=interviewer).count() == 2

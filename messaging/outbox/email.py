@@ -105,7 +105,8 @@ def build(
 
 def process(batch: list[Delivery]) -> None:
     send = batch[0].send
-    scope = rendering.scope_of(send)  # one per batch: context objects load once
+    # One per batch: context objects load once, per-candidate values for the whole batch.
+    scope = rendering.scope_of(send, [delivery.candidate_id for delivery in batch])
     attachments = list(SendAttachment.objects.filter(send=send))
     outcomes: list[rows.Outcome] = []
     ready: list[Delivery] = []

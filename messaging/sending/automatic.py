@@ -12,6 +12,11 @@ the application or booking it confirms. With `once_key` it inserts a unique
 `AutomaticSendKey` first: a reminder tick that runs twice, concurrently or again after a
 crash finds the key and sends nothing; on PostgreSQL a concurrent insert of the same key waits
 for the first transaction and then fails, so exactly one of them sends.
+
+`send_automatic_many` is the same for many candidates at once (a reminder tick): their keys
+are claimed in one `INSERT … ON CONFLICT DO NOTHING RETURNING`, and one send goes to the
+candidates whose key this transaction inserted. On PostgreSQL a key another transaction is
+inserting makes the statement wait for it: committed, the key is not ours; rolled back, it is.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from datetime import datetime
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from candidates.models import Candidate
 from hrmos.models import Company
@@ -137,6 +143,54 @@ def send_automatic(
         if key is not None:
             AutomaticSendKey.objects.filter(pk=key.pk).update(send=send)
     return send
+
+
+def send_automatic_many(
+    kind: str,
+    *,
+    company: Company,
+    once_keys: Mapping[int, str],
+    subject: str,
+    body: str,
+    context: Mapping[str, Any] | None = None,
+) -> Send | None:
+    """One automatic email send to every candidate (pk → once key) whose key was not used yet,
+    each rendered for them; None when every key was used already. Raises `ComposeError` like
+    `send_automatic` (nothing is claimed then). The keys and the send commit together."""
+    if kind not in AUTOMATIC_KINDS:
+        raise ValueError(f"{kind} is not an automatic kind")
+    draft = Draft(kind=kind, subject=subject, body=body, send_line=False, context=dict(context or {}))
+    with transaction.atomic():
+        claimed = claim_keys(company, [key[:200] for key in once_keys.values()])
+        candidates = [pk for pk, key in once_keys.items() if key[:200] in claimed]
+        if len(candidates) < len(once_keys):
+            log.info("automatic %s: %s of %s were sent already", kind, len(once_keys) - len(candidates), len(once_keys))
+        if not candidates:
+            return None
+        send = create_send(draft, company=company, user=None, candidates=candidates)
+        AutomaticSendKey.objects.filter(company=company, key__in=claimed).update(send=send)
+    return send
+
+
+def claim_keys(company: Company, keys: Sequence[str]) -> set[str]:
+    """Insert the keys not there yet, in one statement (sorted, so two claims of overlapping
+    keys wait for each other in the same order); the keys this transaction inserted."""
+    if not keys:
+        return set()
+    created_at = AutomaticSendKey._meta.get_field("created_at").get_db_prep_value(timezone.now(), connection)
+    ordered = sorted(set(keys))
+    rows = ", ".join(["(%s, %s, %s)"] * len(ordered))
+    params = [value for key in ordered for value in (company.pk, key, created_at)]
+    table, company_id, key, created = (
+        connection.ops.quote_name(name) for name in (AutomaticSendKey._meta.db_table, "company_id", "key", "created_at")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({company_id}, {key}, {created}) VALUES {rows} "  # noqa: S608 (names only)
+            f"ON CONFLICT ({company_id}, {key}) DO NOTHING RETURNING {key}",
+            params,
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _claim_key(company: Company, once_key: str) -> AutomaticSendKey | None:

@@ -69,7 +69,9 @@ class Draft:
     # What the send is about, for the placeholders of the apps above: {"event": 12}.
     context: dict[str, Any] = field(default_factory=dict)
 
-    def scope(self, company: Company, sender_name: str, sender_department: str = "") -> SendScope:
+    def scope(
+        self, company: Company, sender_name: str, sender_department: str = "", candidate_ids: tuple[int, ...] = ()
+    ) -> SendScope:
         """What the placeholders see of this draft's send, before the send exists."""
         return SendScope(
             company=company,
@@ -77,6 +79,7 @@ class Draft:
             kind=self.kind,
             context=self.context,
             sender_department=sender_department,
+            candidate_ids=candidate_ids,
         )
 
     def channels(self) -> list[str]:
@@ -289,7 +292,7 @@ def create_send(
     sender_name = user.display_name if user is not None else company.name
     sender_department = user.department if user is not None else ""
     errors = validate(draft, company=company, recipient_count=len(rows), now=now, sender_department=sender_department)
-    scope = draft.scope(company, sender_name, sender_department)
+    scope = draft.scope(company, sender_name, sender_department, candidate_ids=tuple(row[0] for row in rows))
     if not errors:
         errors = missing_values(draft, scope, rows)
     if errors:
@@ -299,7 +302,7 @@ def create_send(
 
     channels = draft.channels()
     to_agent = draft.recipient_type == RecipientKind.AGENT
-    linked = rules.is_linked(company)
+    linked = Channel.LINE in channels and rules.is_linked(company)  # only LINE deliveries ask
     accounts = (
         rules.line_accounts_by_candidate(company.pk, recipients.values("pk"))
         if Channel.LINE in channels and not to_agent
@@ -308,7 +311,15 @@ def create_send(
 
     try:
         return _write_send(
-            draft, company=company, user=user, rows=rows, channels=channels, accounts=accounts, linked=linked, now=now
+            draft,
+            company=company,
+            user=user,
+            rows=rows,
+            channels=channels,
+            accounts=accounts,
+            linked=linked,
+            now=now,
+            scope=scope,
         )
     except IntegrityError:
         # The same form posted twice at once: the first insert won the unique client_token.
@@ -335,7 +346,9 @@ def _write_send(
     accounts: dict[int, tuple[str, str]],
     linked: bool,
     now: datetime,
+    scope: SendScope,
 ) -> Send:
+    """`scope`: the one the draft was checked with (what it loaded serves the rendering too)."""
     sender_name = user.display_name if user is not None else company.name
     scheduled = draft.scheduled_at is not None
     with transaction.atomic():
@@ -367,11 +380,12 @@ def _write_send(
                 content_type=getattr(upload, "content_type", "") or "",
             )
 
-        _insert_rows(send, draft, rows, channels, accounts=accounts, linked=linked, now=now)
+        pending = _insert_rows(send, draft, rows, channels, accounts=accounts, linked=linked, now=now, scope=scope)
         live.send_written(company.pk, [row[0] for row in rows])
 
         if not scheduled:
-            finish_send_if_complete(send.pk, now=now)
+            if not pending:  # every delivery skipped: the send is done already
+                finish_send_if_complete(send.pk, now=now)
             tasks.wake_on_commit(send.pk, channels, len(rows))
         log_action(
             company,
@@ -395,14 +409,16 @@ def _insert_rows(
     accounts: dict[int, tuple[str, str]],
     linked: bool,
     now: datetime,
-) -> None:
-    """Messages and deliveries for every recipient, as set-based inserts (see bulk.py)."""
-    message_ids = _insert_messages(send, draft, rows, channels, now=now)
-    _insert_deliveries(send, draft, rows, channels, message_ids, accounts=accounts, linked=linked, now=now)
+    scope: SendScope,
+) -> int:
+    """Messages and deliveries for every recipient, as set-based inserts (see bulk.py); how
+    many deliveries are still to go (not skipped)."""
+    message_ids = _insert_messages(send, draft, rows, channels, now=now, scope=scope)
+    return _insert_deliveries(send, draft, rows, channels, message_ids, accounts=accounts, linked=linked, now=now)
 
 
 def _insert_messages(
-    send: Send, draft: Draft, rows: list[tuple], channels: list[str], *, now: datetime
+    send: Send, draft: Draft, rows: list[tuple], channels: list[str], *, now: datetime, scope: SendScope
 ) -> dict[int, int]:
     """One timeline item per recipient, with their rendered copy; candidate pk → message id."""
     messages = bulk.Rows(
@@ -419,7 +435,6 @@ def _insert_messages(
         per_row=("candidate", "subject", "body"),
     )
     company_name = send.company.name
-    scope = rendering.scope_of(send)
     message_rows = []
     for pk, last_name, first_name, *_ in rows:
         context = rendering.RecipientContext(
@@ -478,8 +493,9 @@ def _insert_deliveries(
     accounts: dict[int, tuple[str, str]],
     linked: bool,
     now: datetime,
-) -> None:
-    """One delivery per recipient per channel: queued (or scheduled), or skipped with the reason."""
+) -> int:
+    """One delivery per recipient per channel: queued (or scheduled), or skipped with the
+    reason; how many are not skipped."""
     scheduled = send.scheduled_at is not None
     to_agent = draft.recipient_type == RecipientKind.AGENT
     initial = Delivery.Status.SCHEDULED if scheduled else Delivery.Status.QUEUED
@@ -496,6 +512,7 @@ def _insert_deliveries(
                  "reason"),
     )  # fmt: skip
     delivery_rows = []
+    pending = 0
     for index, row in enumerate(rows):
         pk = row[0]
         for channel in channels:
@@ -503,6 +520,7 @@ def _insert_deliveries(
                 target = _email_target(row, to_agent=to_agent)
             else:
                 target = _line_target(row, draft=draft, accounts=accounts, linked=linked, scheduled=scheduled)
+            pending += not target.skip_reason
             delivery_rows.append(
                 deliveries.row(
                     id=uuid7(),
@@ -517,6 +535,7 @@ def _insert_deliveries(
                 )
             )
     bulk.insert_rows(deliveries, delivery_rows)
+    return pending
 
 
 __all__ = [
