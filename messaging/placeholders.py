@@ -26,7 +26,7 @@ it from its `AppConfig.ready()`:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -127,7 +127,23 @@ _registry: dict[str, Placeholder] = {}
 
 
 def register(placeholder: Placeholder) -> None:
+    """Add a placeholder. Registering a name again (two apps both offering {{選考ステップ}})
+    makes the later one's value come first and the earlier one's serve where it gives None."""
+    earlier = _registry.get(placeholder.name)
+    if earlier is not None and earlier != placeholder and earlier.value and placeholder.value:
+        placeholder = replace(placeholder, value=_first_of(placeholder.value, earlier.value))
     _registry[placeholder.name] = placeholder
+
+
+def _first_of(*values: Callable[[Recipient], str | None]) -> Callable[[Recipient], str | None]:
+    def value(recipient: Recipient) -> str | None:
+        for candidate_value in values:
+            found = candidate_value(recipient)
+            if found is not None:
+                return found
+        return None
+
+    return value
 
 
 def get(name: str) -> Placeholder | None:

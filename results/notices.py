@@ -72,8 +72,8 @@ def stage_value(recipient: Recipient) -> str | None:
     return candidate.stage.name if candidate else None
 
 
-# {{選考ステップ}} may also be registered by the interviews app: placeholders.register keeps the
-# last registration of a name, so whichever app loads last serves it. Both mean the stage.
+# {{選考ステップ}} is also registered by the interviews app (after this one): its value serves
+# sends about an interview and gives None elsewhere, where this one answers.
 PLACEHOLDERS = (
     Placeholder(
         "選考結果",

@@ -75,6 +75,16 @@ def stage_text(interview: Interview) -> str:
     return interview.stage.name if interview.stage else "面接"
 
 
+def interview_stage(recipient: Recipient) -> str | None:
+    """The interview's step in a send about an interview or a schedule; elsewhere None, so the
+    earlier registration of {{選考ステップ}} (the candidate's or the result's step) serves."""
+    context = recipient.scope.context
+    if context.get(INTERVIEW) is None and context.get("schedule") is None:
+        return None
+    interview = interview_of(recipient)
+    return stage_text(interview) if interview is not None else None
+
+
 def event_text(recipient: Recipient) -> str | None:
     return EVENTS.get(str(recipient.scope.context.get(EVENT)))
 
@@ -89,7 +99,7 @@ PLACEHOLDERS = (
         value=_value(lambda i: i.online_url or "なし"),
         order=64,
     ),
-    Placeholder("選考ステップ", "面接の選考ステップ" + HELP_SUFFIX, value=_value(stage_text), order=65),
+    Placeholder("選考ステップ", "選考ステップ（面接の案内では面接の選考ステップ）", value=interview_stage, order=65),
     Placeholder(
         "日程調整の内容",
         "予約・変更・キャンセルのどれか（例: 以下の日時で面接のご予約を承りました。）",

@@ -2,7 +2,7 @@
 is about, personal links minted only as each message goes out, and refusals at compose time
 instead of a message with a gap."""
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.core import mail
@@ -168,3 +168,16 @@ def test_a_line_friend_gets_the_same_minted_link_on_line(
     tokens = {token for _, token in minted}
     assert len(tokens) == 2  # one per delivery (email, LINE): each is its own personal link
     assert any(entry["messages"][0]["text"] == f"ご案内\n\nhttp://testserver/s/{t}/" for t in tokens)
+
+
+def test_a_name_registered_twice_falls_back_to_the_earlier_value():
+    registry = placeholders
+    saved = dict(registry._registry)
+    try:
+        registry.register(Placeholder("テスト段階", "a", value=lambda r: "先"))
+        registry.register(Placeholder("テスト段階", "b", value=lambda r: None if r is None else "後"))
+        value = registry.get("テスト段階").value
+        assert value(cast(Any, None)) == "先" and value(cast(Any, object())) == "後"
+    finally:
+        registry._registry.clear()
+        registry._registry.update(saved)

@@ -194,7 +194,8 @@ def test_interview_placeholders_are_refused_for_someone_without_an_interview(
     with django_capture_on_commit_callbacks(execute=True):
         scheduling_request(company, recruiter, [candidate], kind=Kind.BULK, subject="ご案内", body=body)
     [email] = mail.outbox
-    assert "面接は" in email.body and "（本社）" in email.body
+    # Outside a send about an interview, {{選考ステップ}} is the candidate's current step.
+    assert f"{candidate.stage.name}は" in email.body and "（本社）" in email.body
 
 
 def test_the_scheduling_url_needs_a_schedule(company, recruiter, candidate):
