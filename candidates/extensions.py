@@ -17,6 +17,8 @@ name), so registering the same thing twice replaces it rather than showing it tw
         key="timeline", label="タイムライン", url_name="messaging:timeline", order=20))
     extensions.register_detail_action(extensions.DetailAction(
         label="メッセージを送信", url_name="messaging:compose", icon="envelope", order=10))
+    extensions.register_stage_action(extensions.StageAction(
+        label="結果を登録", url_name="results:candidate_tab", icon="clipboard-check"))
 """
 
 from collections.abc import Callable, Iterator
@@ -25,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils.http import urlencode
 
 from hrmos.models import Company
 
@@ -96,6 +100,29 @@ class DetailAction:
         return f"{self.url_name}?{self.query}"
 
 
+@dataclass(frozen=True)
+class StageAction:
+    """A link shown wherever a sibling app lists something that belongs to one candidate's
+    selection step (an interview row, say). It goes to `reverse(url_name, args=[candidate.pk])`
+    with `?<param>=<stage id>` so the page it opens starts on that step."""
+
+    label: str
+    url_name: str
+    icon: str = ""
+    order: int = 100
+    param: str = "stage"
+    fragment: str = ""  # e.g. "record-result", to scroll to the form
+
+
+@dataclass(frozen=True)
+class StageLink:
+    """A `StageAction` resolved for one candidate and step, ready for a template."""
+
+    label: str
+    url: str
+    icon: str
+
+
 _list_filters: dict[str, ListFilter] = {}
 _queryset_hooks: list[QuerySetHook] = []
 _row_badges: list[str] = []
@@ -103,6 +130,7 @@ _detail_badges: list[str] = []
 _bulk_actions: dict[str, BulkAction] = {}
 _detail_tabs: dict[str, DetailTab] = {}
 _detail_actions: dict[str, DetailAction] = {}
+_stage_actions: dict[str, StageAction] = {}
 
 # Names the list page already uses for its own GET parameters.
 RESERVED_FILTER_KEYS = frozenset({"q", "stage", "year", "agent", "sort", "page", "per_page"})
@@ -141,6 +169,10 @@ def register_detail_action(action: DetailAction) -> None:
     _detail_actions[action.key] = action
 
 
+def register_stage_action(action: StageAction) -> None:
+    _stage_actions[action.url_name] = action
+
+
 def list_filters() -> list[ListFilter]:
     return sorted(_list_filters.values(), key=lambda f: (f.order, f.key))
 
@@ -171,10 +203,23 @@ def detail_actions() -> list[DetailAction]:
     return sorted(_detail_actions.values(), key=lambda a: (a.order, a.label))
 
 
+def stage_links(candidate_pk: int, stage_pk: int | None) -> list[StageLink]:
+    """The registered stage actions for one candidate and step (none without a step)."""
+    if stage_pk is None:
+        return []
+    links = []
+    for action in sorted(_stage_actions.values(), key=lambda a: (a.order, a.label)):
+        url = f"{reverse(action.url_name, args=[candidate_pk])}?{urlencode({action.param: stage_pk})}"
+        if action.fragment:
+            url += f"#{action.fragment}"
+        links.append(StageLink(action.label, url, action.icon))
+    return links
+
+
 @contextmanager
 def isolated() -> Iterator[None]:
     """For tests: registrations made inside the block are undone when it ends."""
-    dicts: list[dict[str, Any]] = [_list_filters, _bulk_actions, _detail_tabs, _detail_actions]
+    dicts: list[dict[str, Any]] = [_list_filters, _bulk_actions, _detail_tabs, _detail_actions, _stage_actions]
     lists: list[list[Any]] = [_queryset_hooks, _row_badges, _detail_badges]
     saved_dicts = [dict(registry) for registry in dicts]
     saved_lists = [list(registry) for registry in lists]

@@ -21,6 +21,11 @@ class ResultsConfig(AppConfig):
         extensions.register_bulk_action(
             extensions.BulkAction("選考結果を登録", "results:bulk", icon="clipboard-check", order=35)
         )
+        extensions.register_stage_action(
+            extensions.StageAction(
+                "結果を登録", "results:candidate_tab", icon="clipboard-check", fragment="record-result"
+            )
+        )
         extensions.register_list_filter(
             extensions.ListFilter(
                 key=listing.KEY, label="選考結果", choices=listing.choices, apply=listing.apply, order=30

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from candidates.detail import candidate_or_404, detail_context
 from candidates.listing import selected_candidates
-from candidates.models import Candidate
+from candidates.models import Candidate, Stage
 from hrmos.http import RecruiterRequest
 from hrmos.tenancy import get_scoped_or_404, request_company
 from results import actions, notices
@@ -49,9 +49,17 @@ def candidate_tab(request: RecruiterRequest, candidate_pk: int) -> HttpResponse:
             _report(request, recorded)
             return redirect("results:candidate_tab", candidate_pk=candidate.pk)
     else:
-        initial_stage = candidate.stage if candidate.stage.kind in actions.RECORDABLE_KINDS else stages.first()
-        form = RecordForm(stages=stages, initial={"stage": initial_stage})
+        form = RecordForm(stages=stages, initial={"stage": _initial_stage(request, candidate, stages)})
     return render(request, "results/candidate_tab.html", _tab_context(request, candidate, form))
+
+
+def _initial_stage(request: HttpRequest, candidate: Candidate, stages: QuerySet[Stage]) -> Stage | None:
+    """The step named by `?stage=` (a link from an interview), else the candidate's current one."""
+    asked = request.GET.get("stage", "")
+    chosen = stages.filter(pk=int(asked)).first() if asked.isdigit() else None
+    if chosen is not None:
+        return chosen
+    return candidate.stage if candidate.stage.kind in actions.RECORDABLE_KINDS else stages.first()
 
 
 def _report(request: HttpRequest, recorded: actions.Recorded) -> None:

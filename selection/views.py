@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from candidates import extensions
 from candidates.detail import candidate_or_404, detail_context
 from hrmos.models import User
 from hrmos.tenancy import get_scoped_or_404, request_company, scoped
@@ -39,6 +40,14 @@ def _interviews(request: HttpRequest) -> QuerySet[Interview]:
     return scoped(request, Interview).select_related("candidate", "stage", "room").prefetch_related("interviewers")
 
 
+def _with_stage_links(interviews: QuerySet[Interview]) -> list[Interview]:
+    """The interviews, each carrying the links other apps offer for its step (結果を登録)."""
+    rows = list(interviews)
+    for interview in rows:
+        interview.stage_links = extensions.stage_links(interview.candidate_id, interview.stage_id)  # type: ignore[attr-defined]
+    return rows
+
+
 # ---------------------------------------------------------------------------- candidate tab
 
 
@@ -55,7 +64,7 @@ def candidate_tab(request: HttpRequest, candidate_pk: int) -> HttpResponse:
     return render(
         request,
         "selection/candidate_tab.html",
-        {**context, "interviews": interviews, "pending": pending, "styles": STATUS_STYLES},
+        {**context, "interviews": _with_stage_links(interviews), "pending": pending, "styles": STATUS_STYLES},
     )
 
 
@@ -165,7 +174,7 @@ def interview_list(request: HttpRequest) -> HttpResponse:
     else:
         chosen = ""
     context = {
-        "interviews": interviews,
+        "interviews": _with_stage_links(interviews),
         "period": period,
         "people": people,
         "chosen": chosen,

@@ -10,7 +10,7 @@ from django.core import mail
 from candidates.models import Agent, Stage
 from messaging import placeholders
 from messaging.models import Channel, Delivery, Kind, Message
-from messaging.placeholders import Placeholder
+from messaging.placeholders import Placeholder, Recipient, SendScope
 from messaging.sending import compose
 from messaging.sending.compose import ComposeError, Draft
 from tests.conftest import make_candidate
@@ -168,3 +168,25 @@ def test_a_line_friend_gets_the_same_minted_link_on_line(
     tokens = {token for _, token in minted}
     assert len(tokens) == 2  # one per delivery (email, LINE): each is its own personal link
     assert any(entry["messages"][0]["text"] == f"ご案内\n\nhttp://testserver/s/{t}/" for t in tokens)
+
+
+def test_a_name_registered_again_is_a_more_specific_source_asked_first(company):
+    saved, saved_sources = dict(placeholders._registry), dict(placeholders._sources)
+    try:
+        placeholders.register(Placeholder("テスト段階", "全体", value=lambda r: "全体"))
+        placeholders.register(
+            Placeholder("テスト段階", "面接", value=lambda r: "面接" if r.candidate_id == 1 else None)
+        )
+        placeholders.register(
+            Placeholder("テスト段階", "結果", needs="result", needs_label="選考結果", value=lambda r: "結果")
+        )
+        found = placeholders.get("テスト段階")
+        assert found is not None and found.value is not None and found.available_in({})
+        plain, notice = SendScope(company, "採用担当"), SendScope(company, "採用担当", context={"result": 5})
+        assert [found.value(Recipient(plain, 1)), found.value(Recipient(plain, 2))] == ["面接", "全体"]
+        assert found.value(Recipient(notice, 1)) == "結果"
+    finally:
+        placeholders._registry.clear()
+        placeholders._registry.update(saved)
+        placeholders._sources.clear()
+        placeholders._sources.update(saved_sources)

@@ -12,6 +12,7 @@ import random
 from datetime import timedelta
 from typing import Any, TypedDict
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -24,7 +25,6 @@ from hrmos.models import AuditEvent, Company, User
 COMPANY_NAME = "株式会社デモ商事"
 USERNAME = "demo"
 PASSWORD = "demo-pass-2027"  # noqa: S105 (a local demo login, printed on purpose)
-URL = "http://localhost:8000/"
 CANDIDATE_COUNT = 50
 SEEDED_ACTION = "demo.seeded"  # in the audit trail: the demo candidates were created once
 
@@ -221,7 +221,7 @@ class Command(BaseCommand):
         )
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("  ログイン情報"))
-        self.stdout.write(f"    URL:        {URL}")
+        self.stdout.write(f"    URL:        {settings.SITE_URL}/")
         self.stdout.write(f"    ユーザー名: {user.username}")
         self.stdout.write(f"    パスワード: {PASSWORD}")
         self.stdout.write("")
