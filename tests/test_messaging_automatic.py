@@ -67,6 +67,12 @@ def test_it_appears_on_the_timeline_marked_automatic(recruiter_client, company, 
     assert "自動送信" in page and "イベント申し込み完了時の確認・キャンセル" in page
 
 
+def test_the_send_history_lists_it_as_the_candidate_read_it(recruiter_client, company, candidate):
+    confirm(company, candidate)
+    listing = recruiter_client.get("/messages/sends/").content.decode()
+    assert f"【{company.name}】お申し込みを受け付けました" in listing and "{{企業名}}" not in listing
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_ticks_racing_on_one_key_send_exactly_once(company):

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from hrmos.http import RecruiterRequest
 from hrmos.tenancy import get_scoped_or_404, scoped
 from messaging.history.progress import progress
-from messaging.models import Channel, Delivery, MessageAttachment, Send, SendAttachment
+from messaging.models import Channel, Delivery, Message, MessageAttachment, Send, SendAttachment
 from messaging.sending import compose, forms, scheduling
 
 STATUS_FILTERS = [
@@ -40,11 +40,21 @@ def send_list(request: HttpRequest) -> HttpResponse:
         Delivery.objects.filter(send__in=[s.pk for s in page]).values("send_id", "status").annotate(n=Count("id"))
     ):
         counts[row["send_id"]][row["status"]] = row["n"]
+    # A send to one person (every automatic one) is listed as that person read it, not as its
+    # template with {{…}} still in it.
+    single = [s.pk for s in page if s.recipient_count == 1]
+    subjects = dict(Message.objects.filter(send__in=single).values_list("send_id", "subject"))
     scheduled_count = scoped(request, Send).filter(status=Send.Status.SCHEDULED).count()
     return render(
         request,
         "messaging/send_list.html",
-        {"page": page, "tab": tab, "scheduled_count": scheduled_count, "counts": dict(counts)},
+        {
+            "page": page,
+            "tab": tab,
+            "scheduled_count": scheduled_count,
+            "counts": dict(counts),
+            "subjects": subjects,
+        },
     )
 
 
