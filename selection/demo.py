@@ -42,7 +42,8 @@ def seed_demo_scheduling(company: Company, now: datetime) -> None:
     if Schedule.objects.for_company(company).filter(name=SCHEDULE_NAME).exists():
         return
     people = _interviewers(company)
-    stage = Stage.objects.filter(company=company).order_by("position").first()
+    stages = Stage.objects.filter(company=company).order_by("position")
+    stage = stages.filter(name="一次面接").first() or stages.first()
     schedule = Schedule.objects.create(
         company=company,
         name=SCHEDULE_NAME,

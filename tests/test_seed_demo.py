@@ -58,3 +58,11 @@ def test_seed_demo_restores_a_changed_password(client):
     user.save()
     run()
     assert logs_in(client)
+
+
+def test_the_demo_interviews_are_first_interviews():
+    from selection.models import Interview
+
+    run()
+    stages = set(Interview.objects.values_list("stage__name", flat=True))
+    assert stages == {"一次面接"}
