@@ -12,9 +12,7 @@ The form request (フォームのご案内, a manual send: the LINE switch is of
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from datetime import datetime
 
 from django.conf import settings
@@ -24,6 +22,7 @@ from django.utils import dateformat, timezone
 from candidates.models import Candidate
 from customforms.models import Form, FormLink
 from hrmos.models import Company
+from hrmos.personal_links import hash_token, new_token
 from messaging.kinds import ComposeKind
 from messaging.models import Kind
 from messaging.placeholders import Placeholder, Recipient
@@ -32,10 +31,6 @@ logger = logging.getLogger(__name__)
 
 TOKEN_MAX_LENGTH = 200
 FORM = "form"  # what a message about a form carries in its context: {"form": pk}
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def form_url(token: str) -> str:
@@ -50,7 +45,7 @@ def _same_company(candidate: Candidate, form: Form) -> None:
 def create_link(candidate: Candidate, form: Form, now: datetime) -> tuple[FormLink, str]:
     """A new link row with a random token, and the token (which is not stored)."""
     _same_company(candidate, form)
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     link = FormLink.objects.create(
         company_id=form.company_id, form=form, candidate=candidate, token_hash=hash_token(token), created_at=now
     )

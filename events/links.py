@@ -10,9 +10,7 @@ cancellation) of a date that is still held, so moving a deadline moves every lin
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from datetime import datetime
 
 from django.conf import settings
@@ -23,6 +21,7 @@ from django.utils import dateformat, timezone
 from candidates.models import Candidate
 from events.models import Application, Event, EventDate, EventLink
 from hrmos.models import Company
+from hrmos.personal_links import hash_token, new_token
 from messaging.placeholders import Placeholder, Recipient
 
 logger = logging.getLogger(__name__)
@@ -31,10 +30,6 @@ TOKEN_MAX_LENGTH = 200
 EVENT = "event"  # what a message about an event carries in its context: {"event": pk}
 APPLICATION = "application"  # an automatic email about one application: {"application": pk}
 WEEKDAYS = "月火水木金土日"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def personal_url(token: str) -> str:
@@ -53,7 +48,7 @@ def _same_company(candidate: Candidate, event: Event) -> None:
 def create_link(candidate: Candidate, event: Event, now: datetime) -> tuple[EventLink, str]:
     """A new link row with a random token, and the token (which is not stored)."""
     _same_company(candidate, event)
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     link = EventLink.objects.create(
         company_id=event.company_id, event=event, candidate=candidate, token_hash=hash_token(token), created_at=now
     )

@@ -8,9 +8,7 @@ of a candidate for one schedule leads to the same `SchedulingRequest`, hence the
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from datetime import datetime
 
 from django.conf import settings
@@ -19,6 +17,7 @@ from django.urls import reverse
 
 from candidates.models import Candidate
 from hrmos.models import Company
+from hrmos.personal_links import hash_token, new_token
 from messaging.kinds import ComposeKind
 from messaging.models import Kind
 from messaging.placeholders import Placeholder, Recipient
@@ -28,10 +27,6 @@ logger = logging.getLogger(__name__)
 
 TOKEN_MAX_LENGTH = 200
 SCHEDULE = "schedule"  # what a scheduling message carries in its context: {"schedule": pk}
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def scheduling_url(token: str) -> str:
@@ -65,7 +60,7 @@ def link_for_token(request: SchedulingRequest, token: str, now: datetime) -> Sch
 
 def issue_link(candidate: Candidate, schedule: Schedule, now: datetime) -> str:
     """A new personal link with a random token, as an absolute URL."""
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     link_for_token(request_for(candidate, schedule, now), token, now)
     return scheduling_url(token)
 
