@@ -22,14 +22,13 @@ from django.utils import dateformat, timezone
 from candidates.models import Candidate
 from customforms.models import Form, FormLink
 from hrmos.models import Company
-from hrmos.personal_links import hash_token, new_token
+from hrmos.personal_links import find_by_token, hash_token, new_token
 from messaging.kinds import ComposeKind
 from messaging.models import Kind
 from messaging.placeholders import Placeholder, Recipient
 
 logger = logging.getLogger(__name__)
 
-TOKEN_MAX_LENGTH = 200
 FORM = "form"  # what a message about a form carries in its context: {"form": pk}
 
 
@@ -71,9 +70,7 @@ def link_for_token(candidate: Candidate, form: Form, token: str, now: datetime) 
 
 def find_link(token: str) -> FormLink | None:
     """The link for this raw token (whatever its form's state), or None."""
-    if not token or len(token) > TOKEN_MAX_LENGTH:
-        return None
-    return FormLink.objects.select_related("form__company", "candidate").filter(token_hash=hash_token(token)).first()
+    return find_by_token(FormLink.objects.select_related("form__company", "candidate"), token)
 
 
 def deadline_text(form: Form) -> str:

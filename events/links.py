@@ -21,12 +21,11 @@ from django.utils import dateformat, timezone
 from candidates.models import Candidate
 from events.models import Application, Event, EventDate, EventLink
 from hrmos.models import Company
-from hrmos.personal_links import hash_token, new_token
+from hrmos.personal_links import find_by_token, hash_token, new_token
 from messaging.placeholders import Placeholder, Recipient
 
 logger = logging.getLogger(__name__)
 
-TOKEN_MAX_LENGTH = 200
 EVENT = "event"  # what a message about an event carries in its context: {"event": pk}
 APPLICATION = "application"  # an automatic email about one application: {"application": pk}
 WEEKDAYS = "月火水木金土日"
@@ -71,9 +70,7 @@ def link_for_token(candidate: Candidate, event: Event, token: str, now: datetime
 
 
 def find_link(token: str) -> EventLink | None:
-    if not token or len(token) > TOKEN_MAX_LENGTH:
-        return None
-    return EventLink.objects.select_related("event__company", "candidate").filter(token_hash=hash_token(token)).first()
+    return find_by_token(EventLink.objects.select_related("event__company", "candidate"), token)
 
 
 def link_expires_at(event: Event) -> datetime | None:

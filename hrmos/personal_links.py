@@ -13,14 +13,18 @@ import re
 import secrets
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_not_required
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 
 # Django logs the path of every 4xx/5xx answer and of a CSRF refusal on these loggers.
 PATH_LOGGERS = ("django.request", "django.security.csrf")
+TOKEN_MAX_LENGTH = 200
+
+M = TypeVar("M", bound=Model)
 
 
 def new_token() -> str:
@@ -58,3 +62,11 @@ def candidate_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         return response
 
     return login_not_required(never_cache(wrapper))
+
+
+def find_by_token(links: QuerySet[M], token: str) -> M | None:
+    """The link among `links` whose stored hash is this raw token's, or None (also for an empty
+    or absurdly long token, which no link has)."""
+    if not token or len(token) > TOKEN_MAX_LENGTH:
+        return None
+    return links.filter(token_hash=hash_token(token)).first()

@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from candidates.models import Candidate
 from hrmos.models import Company
-from hrmos.personal_links import hash_token, new_token
+from hrmos.personal_links import find_by_token, hash_token, new_token
 from messaging.kinds import ComposeKind
 from messaging.models import Kind
 from messaging.placeholders import Placeholder, Recipient
@@ -25,7 +25,6 @@ from selection.models import Schedule, SchedulingLink, SchedulingRequest
 
 logger = logging.getLogger(__name__)
 
-TOKEN_MAX_LENGTH = 200
 SCHEDULE = "schedule"  # what a scheduling message carries in its context: {"schedule": pk}
 
 
@@ -66,12 +65,8 @@ def issue_link(candidate: Candidate, schedule: Schedule, now: datetime) -> str:
 
 
 def find_link(token: str) -> SchedulingLink | None:
-    if not token or len(token) > TOKEN_MAX_LENGTH:
-        return None
-    return (
-        SchedulingLink.objects.select_related("request__schedule__company", "request__candidate")
-        .filter(token_hash=hash_token(token))
-        .first()
+    return find_by_token(
+        SchedulingLink.objects.select_related("request__schedule__company", "request__candidate"), token
     )
 
 
