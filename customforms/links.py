@@ -21,8 +21,9 @@ from django.utils import dateformat, timezone
 
 from candidates.models import Candidate
 from customforms.models import Form, FormLink
+from hrmos import personal_links
 from hrmos.models import Company
-from hrmos.personal_links import find_by_token, hash_token, new_token
+from hrmos.personal_links import find_by_token
 from messaging.kinds import ComposeKind
 from messaging.models import Kind
 from messaging.placeholders import Placeholder, Recipient
@@ -44,11 +45,7 @@ def _same_company(candidate: Candidate, form: Form) -> None:
 def create_link(candidate: Candidate, form: Form, now: datetime) -> tuple[FormLink, str]:
     """A new link row with a random token, and the token (which is not stored)."""
     _same_company(candidate, form)
-    token = new_token()
-    link = FormLink.objects.create(
-        company_id=form.company_id, form=form, candidate=candidate, token_hash=hash_token(token), created_at=now
-    )
-    return link, token
+    return personal_links.create_link(FormLink, now, company_id=form.company_id, form=form, candidate=candidate)
 
 
 def issue_form_link(candidate: Candidate, form: Form, now: datetime) -> str:
@@ -61,11 +58,9 @@ def link_for_token(candidate: Candidate, form: Form, token: str, now: datetime) 
     """The link row of a given token, created the first time: a retried delivery brings the
     same token again and must find the link it minted before."""
     _same_company(candidate, form)
-    link, _created = FormLink.objects.get_or_create(
-        token_hash=hash_token(token),
-        defaults={"company_id": form.company_id, "form": form, "candidate": candidate, "created_at": now},
+    return personal_links.link_for_token(
+        FormLink, token, now, company_id=form.company_id, form=form, candidate=candidate
     )
-    return link
 
 
 def find_link(token: str) -> FormLink | None:

@@ -20,8 +20,9 @@ from django.utils import dateformat, timezone
 
 from candidates.models import Candidate
 from events.models import Application, Event, EventDate, EventLink
+from hrmos import personal_links
 from hrmos.models import Company
-from hrmos.personal_links import find_by_token, hash_token, new_token
+from hrmos.personal_links import find_by_token
 from messaging.placeholders import Placeholder, Recipient
 
 logger = logging.getLogger(__name__)
@@ -47,11 +48,7 @@ def _same_company(candidate: Candidate, event: Event) -> None:
 def create_link(candidate: Candidate, event: Event, now: datetime) -> tuple[EventLink, str]:
     """A new link row with a random token, and the token (which is not stored)."""
     _same_company(candidate, event)
-    token = new_token()
-    link = EventLink.objects.create(
-        company_id=event.company_id, event=event, candidate=candidate, token_hash=hash_token(token), created_at=now
-    )
-    return link, token
+    return personal_links.create_link(EventLink, now, company_id=event.company_id, event=event, candidate=candidate)
 
 
 def issue_link(candidate: Candidate, event: Event, now: datetime) -> str:
@@ -62,11 +59,9 @@ def link_for_token(candidate: Candidate, event: Event, token: str, now: datetime
     """The link row of a given token, created the first time (a retried delivery brings the
     same token again and must find the link it minted before)."""
     _same_company(candidate, event)
-    link, _created = EventLink.objects.get_or_create(
-        token_hash=hash_token(token),
-        defaults={"company_id": event.company_id, "event": event, "candidate": candidate, "created_at": now},
+    return personal_links.link_for_token(
+        EventLink, token, now, company_id=event.company_id, event=event, candidate=candidate
     )
-    return link
 
 
 def find_link(token: str) -> EventLink | None:

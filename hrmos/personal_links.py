@@ -12,6 +12,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -70,3 +71,15 @@ def find_by_token(links: QuerySet[M], token: str) -> M | None:
     if not token or len(token) > TOKEN_MAX_LENGTH:
         return None
     return links.filter(token_hash=hash_token(token)).first()
+
+
+def create_link(links: type[M], now: datetime, **fields: Any) -> tuple[M, str]:
+    """A new link row with a random token, and the token (which is not stored)."""
+    token = new_token()
+    return links._default_manager.create(token_hash=hash_token(token), created_at=now, **fields), token
+
+
+def link_for_token(links: type[M], token: str, now: datetime, **fields: Any) -> M:
+    """The link row of a given token, created the first time: a retried delivery brings the
+    same token again and must find the link it minted before."""
+    return links._default_manager.get_or_create(token_hash=hash_token(token), defaults={"created_at": now, **fields})[0]
