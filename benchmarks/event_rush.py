@@ -174,8 +174,8 @@ def make_event(company, dates: int, seats: int, days: int):
 def make_links(company, event, people) -> list[str]:
     from django.utils import timezone
 
-    from events.links import hash_token
     from events.models import EventLink
+    from hrmos.personal_links import hash_token
 
     tokens = [uuid.uuid4().hex + uuid.uuid4().hex[:11] for _ in people]
     now = timezone.now()

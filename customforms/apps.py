@@ -6,7 +6,6 @@ class CustomFormsConfig(AppConfig):
     verbose_name = "カスタムフォーム"
 
     def ready(self) -> None:
-        import logging
 
         from candidates import extensions
         from candidates.signals import demo_seeded
@@ -37,5 +36,4 @@ class CustomFormsConfig(AppConfig):
             extensions.DetailAction("フォームを送信", "messaging:compose", icon="ui-checks", order=40, query=query)
         )
         demo_seeded.connect(demo.on_demo_seeded, dispatch_uid="customforms.demo")
-        for name in ("django.request", "django.security.csrf"):
-            logging.getLogger(name).addFilter(redact_form_tokens)
+        redact_form_tokens.install()

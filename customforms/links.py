@@ -12,9 +12,7 @@ The form request (フォームのご案内, a manual send: the LINE switch is of
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from datetime import datetime
 
 from django.conf import settings
@@ -23,19 +21,16 @@ from django.utils import dateformat, timezone
 
 from candidates.models import Candidate
 from customforms.models import Form, FormLink
+from hrmos import personal_links
 from hrmos.models import Company
+from hrmos.personal_links import find_by_token
 from messaging.kinds import ComposeKind
 from messaging.models import Kind
 from messaging.placeholders import Placeholder, Recipient
 
 logger = logging.getLogger(__name__)
 
-TOKEN_MAX_LENGTH = 200
 FORM = "form"  # what a message about a form carries in its context: {"form": pk}
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def form_url(token: str) -> str:
@@ -50,11 +45,7 @@ def _same_company(candidate: Candidate, form: Form) -> None:
 def create_link(candidate: Candidate, form: Form, now: datetime) -> tuple[FormLink, str]:
     """A new link row with a random token, and the token (which is not stored)."""
     _same_company(candidate, form)
-    token = secrets.token_urlsafe(32)
-    link = FormLink.objects.create(
-        company_id=form.company_id, form=form, candidate=candidate, token_hash=hash_token(token), created_at=now
-    )
-    return link, token
+    return personal_links.create_link(FormLink, now, company_id=form.company_id, form=form, candidate=candidate)
 
 
 def issue_form_link(candidate: Candidate, form: Form, now: datetime) -> str:
@@ -67,18 +58,14 @@ def link_for_token(candidate: Candidate, form: Form, token: str, now: datetime) 
     """The link row of a given token, created the first time: a retried delivery brings the
     same token again and must find the link it minted before."""
     _same_company(candidate, form)
-    link, _created = FormLink.objects.get_or_create(
-        token_hash=hash_token(token),
-        defaults={"company_id": form.company_id, "form": form, "candidate": candidate, "created_at": now},
+    return personal_links.link_for_token(
+        FormLink, token, now, company_id=form.company_id, form=form, candidate=candidate
     )
-    return link
 
 
 def find_link(token: str) -> FormLink | None:
     """The link for this raw token (whatever its form's state), or None."""
-    if not token or len(token) > TOKEN_MAX_LENGTH:
-        return None
-    return FormLink.objects.select_related("form__company", "candidate").filter(token_hash=hash_token(token)).first()
+    return find_by_token(FormLink.objects.select_related("form__company", "candidate"), token)
 
 
 def deadline_text(form: Form) -> str:

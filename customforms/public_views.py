@@ -8,49 +8,18 @@ token is masked there (see `redact_form_tokens`).
 
 from __future__ import annotations
 
-import logging
-import re
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
-from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from customforms import actions
 from customforms.answer_forms import AnswerForm
 from customforms.links import find_link
 from customforms.models import Form, FormLink, FormResponse
+from hrmos.personal_links import RedactTokens, candidate_page
 
-TOKEN_IN_PATH = re.compile(r"(/f/)[^/\s?#]+")
-
-
-class RedactFormTokens(logging.Filter):
-    """Masks the token in `/f/<token>/` paths that Django logs for 4xx/5xx answers and CSRF
-    refusals. Installed by `CustomFormsConfig.ready()`."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(TOKEN_IN_PATH.sub(r"\1…", a) if isinstance(a, str) else a for a in record.args)
-        return True
-
-
-redact_form_tokens = RedactFormTokens()
-
-
-def candidate_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "same-origin"
-        response["X-Robots-Tag"] = "noindex, nofollow"
-        return response
-
-    return login_not_required(never_cache(wrapper))
+redact_form_tokens = RedactTokens(r"(/f/)[^/\s?#]+")
 
 
 def _invalid(request: HttpRequest) -> HttpResponse:

@@ -6,7 +6,6 @@ class EventsConfig(AppConfig):
     verbose_name = "イベント"
 
     def ready(self) -> None:
-        import logging
 
         from candidates import extensions
         from candidates.signals import demo_seeded
@@ -46,5 +45,4 @@ class EventsConfig(AppConfig):
             extensions.DetailAction("イベント代行予約", "events:candidate_book", icon="calendar-plus", order=36)
         )
         demo_seeded.connect(demo.on_demo_seeded, dispatch_uid="events.demo")
-        for name in ("django.request", "django.security.csrf"):
-            logging.getLogger(name).addFilter(redact_event_tokens)
+        redact_event_tokens.install()

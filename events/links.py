@@ -10,9 +10,7 @@ cancellation) of a date that is still held, so moving a deadline moves every lin
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -23,19 +21,16 @@ from django.utils import dateformat, timezone
 
 from candidates.models import Candidate
 from events.models import Application, Event, EventDate, EventLink
+from hrmos import personal_links
 from hrmos.models import Company
+from hrmos.personal_links import find_by_token
 from messaging.placeholders import Placeholder, Recipient
 
 logger = logging.getLogger(__name__)
 
-TOKEN_MAX_LENGTH = 200
 EVENT = "event"  # what a message about an event carries in its context: {"event": pk}
 APPLICATION = "application"  # an automatic email about one application: {"application": pk}
 WEEKDAYS = "月火水木金土日"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def personal_url(token: str) -> str:
@@ -54,11 +49,7 @@ def _same_company(candidate: Candidate, event: Event) -> None:
 def create_link(candidate: Candidate, event: Event, now: datetime) -> tuple[EventLink, str]:
     """A new link row with a random token, and the token (which is not stored)."""
     _same_company(candidate, event)
-    token = secrets.token_urlsafe(32)
-    link = EventLink.objects.create(
-        company_id=event.company_id, event=event, candidate=candidate, token_hash=hash_token(token), created_at=now
-    )
-    return link, token
+    return personal_links.create_link(EventLink, now, company_id=event.company_id, event=event, candidate=candidate)
 
 
 def issue_link(candidate: Candidate, event: Event, now: datetime) -> str:
@@ -69,17 +60,13 @@ def link_for_token(candidate: Candidate, event: Event, token: str, now: datetime
     """The link row of a given token, created the first time (a retried delivery brings the
     same token again and must find the link it minted before)."""
     _same_company(candidate, event)
-    link, _created = EventLink.objects.get_or_create(
-        token_hash=hash_token(token),
-        defaults={"company_id": event.company_id, "event": event, "candidate": candidate, "created_at": now},
+    return personal_links.link_for_token(
+        EventLink, token, now, company_id=event.company_id, event=event, candidate=candidate
     )
-    return link
 
 
 def find_link(token: str) -> EventLink | None:
-    if not token or len(token) > TOKEN_MAX_LENGTH:
-        return None
-    return EventLink.objects.select_related("event__company", "candidate").filter(token_hash=hash_token(token)).first()
+    return find_by_token(EventLink.objects.select_related("event__company", "candidate"), token)
 
 
 def link_expires_at(event: Event) -> datetime | None:

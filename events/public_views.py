@@ -8,20 +8,14 @@ there (see `redact_event_tokens`). The public page is throttled per client addre
 
 from __future__ import annotations
 
-import logging
-import re
 import uuid
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from events import actions
@@ -29,35 +23,14 @@ from events.forms import PublicApplicationForm
 from events.links import find_link, link_is_valid
 from events.models import Application, Event, EventDate, EventLink
 from hrmos.client_ip import client_ip
+from hrmos.personal_links import RedactTokens, candidate_page
 
-TOKEN_IN_PATH = re.compile(r"(/e/)(?!p/)[^/\s?#]+")
 PUBLIC_POSTS_PER_WINDOW = 20
 PUBLIC_WINDOW_SECONDS = 600
 THROTTLED = "短時間に多くのお申し込みがありました。しばらく時間をおいてから、もう一度お試しください。"
 
 
-class RedactEventTokens(logging.Filter):
-    """Masks the token in `/e/<token>/` paths that Django logs for 4xx/5xx answers and CSRF
-    refusals. Installed by `EventsConfig.ready()`."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(TOKEN_IN_PATH.sub(r"\1…", a) if isinstance(a, str) else a for a in record.args)
-        return True
-
-
-redact_event_tokens = RedactEventTokens()
-
-
-def candidate_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "same-origin"
-        response["X-Robots-Tag"] = "noindex, nofollow"
-        return response
-
-    return login_not_required(never_cache(wrapper))
+redact_event_tokens = RedactTokens(r"(/e/)(?!p/)[^/\s?#]+")
 
 
 def _invalid(request: HttpRequest) -> HttpResponse:

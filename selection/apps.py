@@ -6,7 +6,6 @@ class SelectionConfig(AppConfig):
     verbose_name = "選考・面接"
 
     def ready(self) -> None:
-        import logging
 
         from candidates import extensions
         from candidates.signals import demo_seeded
@@ -41,5 +40,4 @@ class SelectionConfig(AppConfig):
             extensions.DetailAction("日程調整を依頼", "messaging:compose", icon="calendar-plus", order=45, query=query)
         )
         demo_seeded.connect(demo.on_demo_seeded, dispatch_uid="selection.demo")
-        for name in ("django.request", "django.security.csrf"):
-            logging.getLogger(name).addFilter(redact_scheduling_tokens)
+        redact_scheduling_tokens.install()

@@ -8,9 +8,7 @@ of a candidate for one schedule leads to the same `SchedulingRequest`, hence the
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from datetime import datetime
 
 from django.conf import settings
@@ -19,6 +17,7 @@ from django.urls import reverse
 
 from candidates.models import Candidate
 from hrmos.models import Company
+from hrmos.personal_links import find_by_token, hash_token, new_token
 from messaging.kinds import ComposeKind
 from messaging.models import Kind
 from messaging.placeholders import Placeholder, Recipient
@@ -26,12 +25,7 @@ from selection.models import Schedule, SchedulingLink, SchedulingRequest
 
 logger = logging.getLogger(__name__)
 
-TOKEN_MAX_LENGTH = 200
 SCHEDULE = "schedule"  # what a scheduling message carries in its context: {"schedule": pk}
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def scheduling_url(token: str) -> str:
@@ -65,18 +59,14 @@ def link_for_token(request: SchedulingRequest, token: str, now: datetime) -> Sch
 
 def issue_link(candidate: Candidate, schedule: Schedule, now: datetime) -> str:
     """A new personal link with a random token, as an absolute URL."""
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     link_for_token(request_for(candidate, schedule, now), token, now)
     return scheduling_url(token)
 
 
 def find_link(token: str) -> SchedulingLink | None:
-    if not token or len(token) > TOKEN_MAX_LENGTH:
-        return None
-    return (
-        SchedulingLink.objects.select_related("request__schedule__company", "request__candidate")
-        .filter(token_hash=hash_token(token))
-        .first()
+    return find_by_token(
+        SchedulingLink.objects.select_related("request__schedule__company", "request__candidate"), token
     )
 
 

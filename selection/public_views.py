@@ -8,26 +8,20 @@ Django's request log (`redact_scheduling_tokens`).
 
 from __future__ import annotations
 
-import logging
-import re
-from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
 from itertools import groupby
 from typing import Any
 
-from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from hrmos.personal_links import RedactTokens, candidate_page
 from selection import actions
 from selection.links import find_link
 from selection.models import SchedulingRequest, Slot
 
-TOKEN_IN_PATH = re.compile(r"(/s/)[^/\s?#]+")
 NOTICES = {
     "booked": "面接のご予約が確定しました。確認のメールをお送りしました。",
     "changed": "面接の日時を変更しました。確認のメールをお送りしました。",
@@ -44,25 +38,7 @@ REFUSALS = {
 }
 
 
-class RedactSchedulingTokens(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(TOKEN_IN_PATH.sub(r"\1…", a) if isinstance(a, str) else a for a in record.args)
-        return True
-
-
-redact_scheduling_tokens = RedactSchedulingTokens()
-
-
-def candidate_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "same-origin"
-        response["X-Robots-Tag"] = "noindex, nofollow"
-        return response
-
-    return login_not_required(never_cache(wrapper))
+redact_scheduling_tokens = RedactTokens(r"(/s/)[^/\s?#]+")
 
 
 def _days(slots: list[Slot]) -> list[tuple[Any, list[Slot]]]:

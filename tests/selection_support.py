@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from candidates.models import Candidate
 from hrmos.models import Company, User
-from selection.links import hash_token, request_for
+from hrmos.personal_links import hash_token
+from selection.links import request_for
 from selection.models import Schedule, SchedulingLink, SchedulingRequest, Slot
 
 

@@ -12,8 +12,8 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from customforms.links import hash_token
 from customforms.models import FormLink, FormResponse
+from hrmos.personal_links import hash_token
 from messaging import placeholders, rendering
 from messaging.models import Channel, Delivery, Kind, Message, Send
 from messaging.sending import compose

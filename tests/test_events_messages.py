@@ -12,8 +12,9 @@ from django.test import Client
 from icalendar import Calendar
 
 from events import actions, reminders
-from events.links import date_text, hash_token
+from events.links import date_text
 from events.models import Application, EventLink
+from hrmos.personal_links import hash_token
 from messaging.models import AutomaticMessageSetting, Channel, Delivery, Kind, Send
 from messaging.sending import compose
 from messaging.sending.compose import Draft

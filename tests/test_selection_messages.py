@@ -13,11 +13,12 @@ from django.core import mail
 from django.test import Client
 from icalendar import Calendar
 
+from hrmos.personal_links import hash_token
 from messaging.models import AutomaticMessageSetting, Channel, Delivery, Kind, Send
 from messaging.sending import compose
 from messaging.sending.compose import ComposeError, Draft
 from selection import actions, reminders
-from selection.links import REQUEST_BODY, REQUEST_SUBJECT, hash_token
+from selection.links import REQUEST_BODY, REQUEST_SUBJECT
 from selection.models import Interview, SchedulingLink
 from tests.conftest import make_candidate, make_recruiter
 from tests.selection_support import in_days, make_request, make_schedule, make_slot
