@@ -116,4 +116,6 @@ def test_a_line_reply_appears_on_the_open_line_tab_and_inbox_without_a_reload(
     post_reply(live_server, linked_company, line_pair, "タイムラインにも届きます", 3)
     expect(timeline.locator("#timeline-entries")).to_contain_text("タイムラインにも届きます")
     top = timeline.evaluate("id => document.getElementById(id).getBoundingClientRect().top", reading["id"])
-    assert abs(top - reading["top"]) < 1
+    # Without the scroll keeping it would move down by the new item's height (~80 px); a few px
+    # come and go with the 未読 marks redrawn on the items around it.
+    assert abs(top - reading["top"]) < 8
