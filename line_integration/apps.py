@@ -1,5 +1,3 @@
-import logging
-
 from django.apps import AppConfig
 
 
@@ -22,8 +20,7 @@ class LineIntegrationConfig(AppConfig):
 def _keep_invitation_tokens_out_of_logs() -> None:
     from line_integration.friends.views import redact_invitation_tokens
 
-    for name in ("django.request", "django.security.csrf"):
-        logging.getLogger(name).addFilter(redact_invitation_tokens)
+    redact_invitation_tokens.install()
 
 
 def _register_candidate_screens() -> None:

@@ -20,8 +20,6 @@ authorize URL built from settings and to our own result page.
 
 from __future__ import annotations
 
-import logging
-import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -36,6 +34,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from hrmos.models import Company
+from hrmos.personal_links import RedactTokens
 from line_integration.friends import registration as flow
 from line_integration.friends.invitations import find_invitation
 from line_integration.models import FriendInvitation
@@ -57,21 +56,9 @@ TEMPLATE_FOR_LINK = {
 
 
 LANDING_REFERRER_POLICY = "same-origin"
-TOKEN_IN_PATH = re.compile(r"(/line/friend/)(?!retry/|result/)[^/\s?#]+")
-
-
-class RedactInvitationTokens(logging.Filter):
-    """Django logs the path of every 4xx/5xx answer (`django.request`) and of a CSRF refusal
-    (`django.security.csrf`); for `/line/friend/<token>/` the path is the secret. Installed on
-    those loggers by `LineIntegrationConfig.ready()`."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(TOKEN_IN_PATH.sub(r"\1…", a) if isinstance(a, str) else a for a in record.args)
-        return True
-
-
-redact_invitation_tokens = RedactInvitationTokens()
+# Django logs the path of every 4xx/5xx answer and of a CSRF refusal; for
+# `/line/friend/<token>/` the path is the secret. Installed by `LineIntegrationConfig.ready()`.
+redact_invitation_tokens = RedactTokens(r"(/line/friend/)(?!retry/|result/)[^/\s?#]+")
 
 
 def candidate_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
